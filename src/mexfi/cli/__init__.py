@@ -1,0 +1,3 @@
+"""The `mexfi` command line: typer commands over the capabilities."""
+
+__all__: list[str] = []

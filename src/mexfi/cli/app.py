@@ -1,0 +1,74 @@
+"""The root `mexfi` command: mounts each capability's command group, maps errors to exits.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage, 3 not found or invalid, 4 denied,
+5 unavailable, 70 a bug (traceback only with MEXFI_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.markup import escape
+
+from mexfi.cli.output import err
+from mexfi.cli.policy import policy_app
+from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
+
+__all__ = ["app", "exit_code_for", "main"]
+
+app = typer.Typer(
+    name="mexfi",
+    help="mexfi: personal data of mobility operators, kept as their privacy policies promise.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+
+_EXIT_CODES: list[tuple[type[MexfiError], int]] = [
+    (NotFound, 3),
+    (Invalid, 3),
+    (Conflict, 3),
+    (Denied, 4),
+    (Unavailable, 5),
+]
+
+
+def exit_code_for(exc: MexfiError) -> int:
+    for kind, code in _EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return 1
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        code = app(standalone_mode=False)
+    except MexfiError as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.message)}")
+        if exc.hint:
+            err.print(f"[dim]hint:[/] {escape(exc.hint)}")
+        sys.exit(exit_code_for(exc))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: never a bare traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("MEXFI_DEBUG") == "1":
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}; this is a bug in mexfi. "
+            "Run again with MEXFI_DEBUG=1 for the traceback and report it."
+        )
+        sys.exit(70)
+    # Without standalone mode click returns the exit code of `typer.Exit` instead of raising.
+    sys.exit(code if isinstance(code, int) else 0)

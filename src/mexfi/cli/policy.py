@@ -1,0 +1,155 @@
+"""`mexfi policy`: lint, render and export the operators' policies."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mexfi.cli.output import err, out
+
+__all__ = ["policy_app"]
+
+policy_app = typer.Typer(
+    help="Lint, render and export privacy policies written as code (policies/*.yaml).",
+    no_args_is_help=True,
+)
+
+PolicyFiles = Annotated[
+    list[Path],
+    typer.Argument(help="Policy files (YAML), e.g. policies/*.yaml.", show_default=False),
+]
+
+
+class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class NoticeLang(StrEnum):
+    az = "az"
+    en = "en"
+    ru = "ru"
+
+
+class NoticeFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+class DatamapFormat(StrEnum):
+    json = "json"
+    fides = "fides"
+
+
+@policy_app.command("lint")
+def lint_command(
+    files: PolicyFiles,
+    format: Annotated[
+        LintFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = LintFormat.text,
+    exit_zero: Annotated[
+        bool,
+        typer.Option(
+            "--exit-zero",
+            help="Exit 0 even when error-level findings exist (report only).",
+        ),
+    ] = False,
+) -> None:
+    """Find where a policy's promises cannot hold together.
+
+    Exits 1 when any error-level finding exists, so operators can run it in CI.
+    """
+    from mexfi.policy.lint import Severity, lint_policy
+    from mexfi.policy.loader import load_policy
+
+    results = [(path, lint_policy(load_policy(path))) for path in files]
+    if format is LintFormat.json:
+        payload = [
+            {"file": str(path), "findings": [f.to_dict() for f in findings]}
+            for path, findings in results
+        ]
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+    else:
+        for path, findings in results:
+            if not findings:
+                out.print(f"{path}: no findings")
+                continue
+            table = Table(title=f"{path}: {len(findings)} findings", show_lines=True)
+            table.add_column("rule", no_wrap=True)
+            table.add_column("severity", no_wrap=True)
+            table.add_column("clauses")
+            table.add_column("finding")
+            for finding in findings:
+                style = {"error": "red", "warning": "yellow"}.get(finding.severity.value, "")
+                table.add_row(
+                    finding.rule,
+                    f"[{style}]{finding.severity.value}[/]" if style else finding.severity.value,
+                    ", ".join(finding.clauses),
+                    finding.message,
+                )
+            out.print(table)
+    errors = sum(
+        1 for _, findings in results for f in findings if f.severity is Severity.ERROR
+    )
+    if errors:
+        err.print(f"{errors} error-level finding(s)" + (" (--exit-zero: exit 0)" if exit_zero else ""))
+        if not exit_zero:
+            raise typer.Exit(1)
+
+
+@policy_app.command("render")
+def render_command(
+    file: Annotated[Path, typer.Argument(help="A policy file (YAML).", show_default=False)],
+    lang: Annotated[NoticeLang, typer.Option("--lang", "-l", help="Language of the notice.")] = (
+        NoticeLang.en
+    ),
+    format: Annotated[
+        NoticeFormat, typer.Option("--format", "-f", help="md (Markdown) or html.")
+    ] = NoticeFormat.md,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False),
+    ] = None,
+) -> None:
+    """Write the human-readable privacy notice of a policy, citing its clauses."""
+    from mexfi.policy.loader import load_policy
+    from mexfi.policy.render import render_notice
+
+    text = render_notice(load_policy(file), lang=lang.value, format=format.value)
+    _emit(text, output)
+
+
+@policy_app.command("datamap")
+def datamap_command(
+    file: Annotated[Path, typer.Argument(help="A policy file (YAML).", show_default=False)],
+    format: Annotated[
+        DatamapFormat,
+        typer.Option("--format", "-f", help="json, or fides: a Fides system + dataset YAML."),
+    ] = DatamapFormat.json,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False),
+    ] = None,
+) -> None:
+    """Export the data map: categories, purposes and recipients."""
+    from mexfi.policy.datamap import export_datamap
+    from mexfi.policy.loader import load_policy
+
+    _emit(export_datamap(load_policy(file), format=format.value), output)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        out.file.write(text if text.endswith("\n") else text + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so an interrupted run never leaves half a notice behind.
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)
+    err.print(f"wrote {output}")
