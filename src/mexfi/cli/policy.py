@@ -79,7 +79,8 @@ def lint_command(
             if not findings:
                 out.print(f"{path}: no findings")
                 continue
-            table = Table(title=f"{path}: {len(findings)} findings", show_lines=True)
+            noun = "finding" if len(findings) == 1 else "findings"
+            table = Table(title=f"{path}: {len(findings)} {noun}", show_lines=True)
             table.add_column("rule", no_wrap=True)
             table.add_column("severity", no_wrap=True)
             table.add_column("clauses")
@@ -93,11 +94,11 @@ def lint_command(
                     finding.message,
                 )
             out.print(table)
-    errors = sum(
-        1 for _, findings in results for f in findings if f.severity is Severity.ERROR
-    )
+    errors = sum(1 for _, findings in results for f in findings if f.severity is Severity.ERROR)
     if errors:
-        err.print(f"{errors} error-level finding(s)" + (" (--exit-zero: exit 0)" if exit_zero else ""))
+        note = " (--exit-zero: exit 0)" if exit_zero else ""
+        err.print(f"{errors} error-level finding{'' if errors == 1 else 's'}{note}")
+        )
         if not exit_zero:
             raise typer.Exit(1)
 
