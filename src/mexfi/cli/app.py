@@ -13,6 +13,8 @@ import typer
 from rich.markup import escape
 
 from mexfi.cli.output import err
+from mexfi.cli.db import db_app
+from mexfi.cli.keys import keys_app
 from mexfi.cli.policy import policy_app
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
@@ -26,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [
     (NotFound, 3),

@@ -98,7 +98,6 @@ def lint_command(
     if errors:
         note = " (--exit-zero: exit 0)" if exit_zero else ""
         err.print(f"{errors} error-level finding{'' if errors == 1 else 's'}{note}")
-        )
         if not exit_zero:
             raise typer.Exit(1)
 

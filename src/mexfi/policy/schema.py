@@ -41,8 +41,8 @@ __all__ = [
     "Policy",
     "PolicyInfo",
     "Purpose",
-    "RecipientBasis",
     "Recipient",
+    "RecipientBasis",
     "RecipientKind",
     "RequestChannel",
     "RequestPolicy",
@@ -99,7 +99,14 @@ class Element(StrictModel):
 # --------------------------------------------------------------------------- durations
 
 _DURATION_RE = re.compile(r"^(?P<count>\d+)\s*(?P<unit>min|h|d|w|mo|y)$")
-_UNIT_WORDS = {"min": "minutes", "h": "hours", "d": "days", "w": "weeks", "mo": "months", "y": "years"}
+_UNIT_WORDS = {
+    "min": "minutes",
+    "h": "hours",
+    "d": "days",
+    "w": "weeks",
+    "mo": "months",
+    "y": "years",
+}
 
 
 class Duration(StrictModel):
