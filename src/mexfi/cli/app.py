@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -47,6 +48,24 @@ def exit_code_for(exc: MexfiError) -> int:
     return 1
 
 
+def _usage_error(exc: Exception) -> Any:
+    """The click exception (bad option, missing argument) inside `exc`, if it is one.
+
+    typer vendors its own click, so both the vendored and the installed class are checked.
+    """
+    kinds: list[type[Exception]] = []
+    try:
+        import click
+
+        kinds.append(click.ClickException)
+    except ImportError:  # pragma: no cover - typer without click installed
+        pass
+    vendored = getattr(typer, "_click", None)
+    if vendored is not None and hasattr(vendored, "ClickException"):
+        kinds.append(vendored.ClickException)
+    return exc if kinds and isinstance(exc, tuple(kinds)) else None
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
@@ -62,11 +81,10 @@ def main() -> None:
         err.print("aborted")
         sys.exit(130)
     except Exception as exc:  # the last line of defence: never a bare traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        usage_error = _usage_error(exc)
+        if usage_error is not None:
+            usage_error.show()
+            sys.exit(usage_error.exit_code)
         if os.environ.get("MEXFI_DEBUG") == "1":
             raise
         err.print(
