@@ -13,9 +13,10 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from mexfi.cli.output import err
+from mexfi.cli.audit import audit_app
 from mexfi.cli.db import db_app
 from mexfi.cli.keys import keys_app
+from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [
     (NotFound, 3),

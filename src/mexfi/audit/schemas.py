@@ -1,0 +1,298 @@
+"""What goes into the audit log (`AuditEvent`) and what comes out (`AuditEntryRead`, reports).
+
+An audit event records an operation on personal data (TX-1.7 – 1.11) without
+carrying any: the subject appears only as a pseudonym, and every free-text
+field is screened for e-mail addresses, phone numbers, card numbers and long
+blobs. A refused field is named in the error, its value never.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from mexfi.audit.errors import AuditValueRefused
+from mexfi.scan.cards import find_card_numbers
+
+__all__ = [
+    "AuditAction",
+    "AuditCheckpointRead",
+    "AuditEntryRead",
+    "AuditEvent",
+    "AuditOutcome",
+    "TamperKind",
+    "TamperProblem",
+    "VerifyReport",
+    "personal_data_kind",
+]
+
+
+class AuditAction(StrEnum):
+    """The operations the audit log records (TX-1.7 – 1.11 and the workflows around them)."""
+
+    CREATE = "create"  # recording
+    READ = "read"
+    UPDATE = "update"  # clarifying, changing, rectifying
+    BLOCK = "block"  # TX-1.10: temporary stop of processing
+    UNBLOCK = "unblock"
+    DELETE = "delete"
+    DEPERSONALIZE = "depersonalize"
+    DESTROY = "destroy"  # TX-1.11: irreversible (crypto-shredding)
+    DISCLOSE = "disclose"  # transferring to a recipient
+    EXPORT = "export"  # an access request answered with the subject's data
+    DENY = "deny"  # an operation the policy forbids
+    REFUSE = "refuse"  # input refused (undeclared field, card number, …)
+    TIER = "tier"  # moved to the passive tier (BK-3.3)
+    RESTORE = "restore"
+    REQUEST = "request"  # a data-subject request received or answered
+    CONSENT = "consent"
+    WITHDRAW = "withdraw"  # consent withdrawn
+    KEY_ROTATE = "key_rotate"
+    REGISTER = "register"
+
+
+class AuditOutcome(StrEnum):
+    OK = "ok"
+    DENIED = "denied"
+    REFUSED = "refused"
+
+
+# --- the personal-data screen -------------------------------------------------------------
+
+#: Longest value of an id-like field (actor, role, purpose, policy, subject, reference, category).
+MAX_ID_LENGTH = 255
+#: Longest `reason`: a code or a short fixed sentence.
+MAX_REASON_LENGTH = 1000
+#: Longest whitespace-separated run anywhere: longer is a blob (a document, a base64 photo).
+MAX_RUN_LENGTH = 200
+
+_EMAIL_RE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Masked before the phone check: ids and timestamps are digit-rich but not personal.
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_ISO_TIME_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+# A run of 7+ digits standing on its own: digits glued to letters or `_` belong to an id
+# (hex digests, base32 pseudonyms, `rec_1234567`) and are left alone.
+_DIGIT_RUN_RE = re.compile(r"(?<![A-Za-z0-9_])\d{7,}(?![A-Za-z0-9_])")
+# Three or more short digit groups split by spaces, dashes or parentheses: +994 (50) 123-45-67.
+_GROUPED_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?:\+\s?)?\(?\d{1,4}\)?(?:(?:[ \-]{1,2}|\)\s?|\s?\()\(?\d{1,4}\)?){2,}"
+    r"(?![A-Za-z0-9_])"
+)
+
+
+def _in_hex_id(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside a hex id (a digest, a uuid.hex, a pseudonym's tail)."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    token = text[start:end].lower()
+    return len(token) >= 16 and not token.isdigit() and all(c in "0123456789abcdef" for c in token)
+
+
+def _card_like(text: str) -> bool:
+    # A hex digest holds a Luhn-valid 13+ digit run now and then: that is no card number.
+    masked = _UUID_RE.sub(" ", text)
+    return any(not _in_hex_id(masked, hit.start, hit.end) for hit in find_card_numbers(masked))
+
+
+def _phone_like(text: str) -> bool:
+    masked = _ISO_TIME_RE.sub(" ", _UUID_RE.sub(" ", text))
+    if _DIGIT_RUN_RE.search(masked):
+        return True
+    return any(
+        sum(c.isdigit() for c in match.group(0)) >= 7 for match in _GROUPED_RE.finditer(masked)
+    )
+
+
+def personal_data_kind(text: str) -> str | None:
+    """What kind of personal data `text` seems to carry ("e-mail address", …), or None."""
+    if any(len(run) > MAX_RUN_LENGTH for run in text.split()):
+        return f"a run of more than {MAX_RUN_LENGTH} characters"
+    if _EMAIL_RE.search(text):
+        return "an e-mail address"
+    if _card_like(text):
+        return "a card number"
+    if _phone_like(text):
+        return "a phone-like number of 7 or more digits"
+    return None
+
+
+def _check_text(name: str, value: object, *, required: bool, max_length: int) -> str | None:
+    if value is None:
+        if required:
+            raise AuditValueRefused(f"audit field {name!r} is required", field=name)
+        return None
+    if not isinstance(value, str):
+        raise AuditValueRefused(f"audit field {name!r} must be a string", field=name)
+    if required and not value.strip():
+        raise AuditValueRefused(f"audit field {name!r} must not be empty", field=name)
+    if len(value) > max_length:
+        raise AuditValueRefused(
+            f"audit field {name!r} is longer than {max_length} characters", field=name
+        )
+    if _CONTROL_RE.search(value):
+        raise AuditValueRefused(f"audit field {name!r} contains control characters", field=name)
+    kind = personal_data_kind(value)
+    if kind is not None:
+        raise AuditValueRefused(
+            f"audit field {name!r} looks like it carries personal data ({kind})",
+            field=name,
+            hint="the audit log takes codes and ids only: put the subject's pseudonym in "
+            "'subject', an id in 'reference' and a fixed reason code in 'reason'",
+        )
+    return value
+
+
+def _check_codes(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise AuditValueRefused(f"audit field {name!r} must be a tuple of strings", field=name)
+    for item in value:
+        _check_text(name, item, required=True, max_length=MAX_ID_LENGTH)
+    return tuple(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One operation to record; validated on construction, so a bad event never reaches the log."""
+
+    action: AuditAction
+    at: datetime
+    actor_id: str
+    actor_role: str
+    outcome: AuditOutcome = AuditOutcome.OK
+    purpose: str | None = None
+    policy_id: str | None = None
+    #: The subject's pseudonym, never the raw id or any personal value.
+    subject: str | None = None
+    categories: tuple[str, ...] = ()
+    clauses: tuple[str, ...] = ()
+    #: How many records the operation touched.
+    count: int = 1
+    #: A code or a short fixed sentence, e.g. "purpose_not_declared".
+    reason: str | None = None
+    #: An id: request id, rule id, record id, recipient id.
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        try:
+            put("action", AuditAction(self.action))
+        except ValueError:
+            raise AuditValueRefused(
+                "audit field 'action' is not a known action", field="action"
+            ) from None
+        try:
+            put("outcome", AuditOutcome(self.outcome))
+        except ValueError:
+            raise AuditValueRefused(
+                "audit field 'outcome' is not a known outcome", field="outcome"
+            ) from None
+        if not isinstance(self.at, datetime) or self.at.tzinfo is None:
+            raise AuditValueRefused(
+                "audit field 'at' must be a timezone-aware datetime", field="at"
+            )
+        put("at", self.at.astimezone(UTC))
+        _check_text("actor_id", self.actor_id, required=True, max_length=MAX_ID_LENGTH)
+        _check_text("actor_role", self.actor_role, required=True, max_length=MAX_ID_LENGTH)
+        for name in ("purpose", "policy_id", "subject", "reference"):
+            _check_text(name, getattr(self, name), required=False, max_length=MAX_ID_LENGTH)
+        _check_text("reason", self.reason, required=False, max_length=MAX_REASON_LENGTH)
+        put("categories", _check_codes("categories", self.categories))
+        put("clauses", _check_codes("clauses", self.clauses))
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
+            raise AuditValueRefused(
+                "audit field 'count' must be a non-negative integer", field="count"
+            )
+
+
+# --- what comes out -------------------------------------------------------------------------
+
+
+class _ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class AuditEntryRead(_ReadModel):
+    """One stored entry of the log, with its place in the hash chain."""
+
+    seq: int
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: AuditAction
+    outcome: AuditOutcome
+    purpose: str | None = None
+    policy_id: str | None = None
+    subject: str | None = None
+    categories: tuple[str, ...] = ()
+    clauses: tuple[str, ...] = ()
+    count: int = 1
+    reason: str | None = None
+    reference: str | None = None
+    prev_hash: str
+    hash: str
+
+    @field_validator("categories", "clauses", mode="before")
+    @classmethod
+    def _decode_codes(cls, value: Any) -> Any:
+        # Stored as compact JSON text: the hash covers exactly that text.
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class AuditCheckpointRead(_ReadModel):
+    """A signed statement that entry `seq` had hash `entry_hash` at time `at`."""
+
+    seq: int
+    entry_hash: str
+    at: datetime
+    signature: str
+    key_fingerprint: str
+
+
+class TamperKind(StrEnum):
+    """How the stored log departs from what the audit service wrote."""
+
+    EDITED = "edited"  # contents no longer match the entry's hash
+    DELETED = "deleted"  # a gap in the sequence
+    INSERTED = "inserted"  # an entry the chain does not lead to (or a copy, or past the head)
+    REPLACED = "replaced"  # an entry swapped for another with a recomputed hash
+    REORDERED = "reordered"  # an entry hashed under another sequence number
+    TRUNCATED = "truncated"  # entries missing at the end (head or a checkpoint goes further)
+    BAD_SIGNATURE = "bad_signature"  # a checkpoint not signed by the given key
+    CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # a signed hash the chain no longer has
+    CHECKPOINT_MISSING = "checkpoint_missing"  # an automatic checkpoint that was removed
+    HEAD_MISMATCH = "head_mismatch"  # the head row is missing or names another hash
+
+
+class TamperProblem(BaseModel):
+    """One finding of `verify_log`: the entry it concerns, its kind, a sentence for a DPO."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int | None
+    kind: TamperKind
+    message: str
+
+
+class VerifyReport(BaseModel):
+    """The outcome of walking the whole log; `ok` is true only when nothing was found."""
+
+    ok: bool
+    checked: int
+    checkpoints: int = 0
+    head_seq: int | None = None
+    problems: list[TamperProblem] = []

@@ -1,0 +1,69 @@
+"""Errors of the vault. Messages name ids, categories, fields and clauses, never values.
+
+MexfiError
+├── NotFound
+│   ├── SubjectNotFound
+│   └── RecordNotFound
+├── Invalid
+│   ├── UndeclaredData      a field or category the policy does not declare
+│   ├── InvalidValue        a value of the wrong shape for its declared type
+│   ├── CardDataRefused     a card number or security code in the input (TX-14, TX-15)
+│   └── DecryptionFailed    (crypto.py)
+└── Denied
+    ├── PurposeDenied       a read or write outside what the policy allows
+    └── DisclosureDenied    a disclosure outside the recipient register
+"""
+
+from __future__ import annotations
+
+from mexfi.errors import Denied, Invalid, NotFound
+
+__all__ = [
+    "CardDataRefused",
+    "DisclosureDenied",
+    "InvalidValue",
+    "PurposeDenied",
+    "RecordNotFound",
+    "SubjectNotFound",
+    "UndeclaredData",
+]
+
+
+class SubjectNotFound(NotFound):
+    """No subject with that id in that policy."""
+
+
+class RecordNotFound(NotFound):
+    """No record with that id."""
+
+
+class UndeclaredData(Invalid):
+    """A category or field that the subject's policy does not declare."""
+
+
+class InvalidValue(Invalid):
+    """A value that does not fit its declared field type."""
+
+
+class CardDataRefused(Invalid):
+    """Input carrying a payment card number or security code; it is never stored."""
+
+    clauses = ("TX-14", "TX-15")
+
+
+class PurposeDenied(Denied):
+    """The policy does not allow this purpose, role, category or subject state."""
+
+    def __init__(self, message: str, *, reason: str, clauses: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.clauses = clauses
+
+
+class DisclosureDenied(Denied):
+    """The recipient, purpose or basis is outside the policy's register of recipients."""
+
+    def __init__(self, message: str, *, reason: str, clauses: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.clauses = clauses

@@ -1,0 +1,154 @@
+"""Tables of the vault. Record-side tables hold ciphertext and ids; data keys live apart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mexfi.db import Base, KeyBase
+
+__all__ = [
+    "DataKey",
+    "DestructionEvidence",
+    "Disclosure",
+    "OrderLink",
+    "Record",
+    "Subject",
+    "WrittenConsent",
+]
+
+ID = String(32)
+
+
+class Subject(Base):
+    """A rider, driver or customer. No personal value here: the phone is a blind index."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    phone_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    registered_at: Mapped[datetime]
+    status_changed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("policy_id", "phone_index", name="uq_subjects_policy_phone_index"),
+        Index("ix_subjects_phone_index", "phone_index"),
+    )
+
+
+class Record(Base):
+    """One record of one category of one subject: every field encrypted on its own."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"))
+    category: Mapped[str] = mapped_column(String(80))
+    collected_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
+    key_id: Mapped[str] = mapped_column(ID)
+    #: Encoded field ciphertexts, see `vault.codec.pack_fields`.
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_records_subject_category", "subject_id", "category"),
+        Index("ix_records_category_collected_at", "category", "collected_at"),
+    )
+
+
+class DestructionEvidence(Base):
+    """What was destroyed, when, why, under which key ids; never the values (TX-8)."""
+
+    __tablename__ = "destruction_evidence"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    subject_pseudonym: Mapped[str] = mapped_column(String(40), index=True)
+    categories: Mapped[str] = mapped_column(Text)
+    key_ids: Mapped[str] = mapped_column(Text)
+    records_destroyed: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str] = mapped_column(String(200))
+    rule_id: Mapped[str | None] = mapped_column(String(80))
+    request_id: Mapped[str | None] = mapped_column(String(80))
+    clauses: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[str] = mapped_column(String(120))
+    #: pending: keys not yet deleted; shredded: keys deleted, rows remain; complete.
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class WrittenConsent(Base):
+    """A subject's prior written consent to a disclosure (TX-10)."""
+
+    __tablename__ = "written_consents"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(80))
+    purposes: Mapped[str] = mapped_column(Text)
+    categories: Mapped[str] = mapped_column(Text)
+    document_reference: Mapped[str] = mapped_column(String(200))
+    given_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+
+class Disclosure(Base):
+    """The register of disclosures, readable by the DPO and the subject (TX-3.4, BK-4.2)."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    subject_pseudonym: Mapped[str] = mapped_column(String(40), index=True)
+    recipient: Mapped[str] = mapped_column(String(80))
+    purpose: Mapped[str] = mapped_column(String(80))
+    basis: Mapped[str] = mapped_column(String(40))
+    law: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(200))
+    consent_id: Mapped[str | None] = mapped_column(ID)
+    categories: Mapped[str] = mapped_column(Text)
+    records: Mapped[int]
+    actor_id: Mapped[str] = mapped_column(String(120))
+    actor_role: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+
+
+class OrderLink(Base):
+    """An order between a driver and a customer; while open, the customer may see the driver."""
+
+    __tablename__ = "order_links"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    driver_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class DataKey(KeyBase):
+    """A per-subject, per-category, per-tier data key, wrapped by a master key."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ID)
+    category: Mapped[str] = mapped_column(String(80))
+    tier: Mapped[str] = mapped_column(String(16))
+    master_key_id: Mapped[str] = mapped_column(String(80), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("subject_id", "category", "tier", name="uq_data_keys_scope"),
+    )

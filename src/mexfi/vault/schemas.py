@@ -1,0 +1,98 @@
+"""What the vault takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "Actor",
+    "DestructionReport",
+    "DisclosureRead",
+    "RecordCreate",
+    "RecordRead",
+    "SubjectData",
+    "SubjectRead",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an id (never personal data), a role the policy declares, and for a subject
+    or counterpart role, the subject it is."""
+
+    id: str
+    role: str
+    subject_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordCreate:
+    subject_id: str
+    category: str
+    values: dict[str, Any]
+    collected_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordRead:
+    id: str
+    subject_id: str
+    category: str
+    collected_at: datetime
+    updated_at: datetime | None
+    values: dict[str, Any]
+    tier: str = "active"
+
+
+@dataclass(frozen=True)
+class SubjectRead:
+    id: str
+    policy_id: str
+    kind: str
+    pseudonym: str
+    status: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class SubjectData:
+    subject: SubjectRead
+    purpose: str
+    records: list[RecordRead] = field(default_factory=list)
+
+    def by_category(self, category: str) -> list[RecordRead]:
+        return [r for r in self.records if r.category == category]
+
+
+@dataclass(frozen=True)
+class DestructionReport:
+    """Evidence of one destruction: ids and counts, never values."""
+
+    evidence_id: str
+    subject_pseudonym: str
+    categories: tuple[str, ...]
+    key_ids: tuple[str, ...]
+    records_destroyed: int
+    reason: str
+    rule_id: str | None
+    request_id: str | None
+    clauses: tuple[str, ...]
+    at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class DisclosureRead:
+    id: str
+    subject_pseudonym: str
+    recipient: str
+    purpose: str
+    basis: str
+    law: str | None
+    reference: str
+    categories: tuple[str, ...]
+    records: int
+    actor_id: str
+    at: datetime

@@ -1,0 +1,1063 @@
+"""The vault: subjects and their records, encrypted at rest, read only for a declared purpose.
+
+Every operation is audited in the same records transaction as the change it
+records; a denial is audited in a transaction of its own, then raised.
+Data keys are created and shredded in the key store, never beside the records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from mexfi.audit import AuditAction, AuditEvent, AuditLog, AuditOutcome
+from mexfi.clock import Clock, SystemClock, utc
+from mexfi.db import Store
+from mexfi.errors import Conflict
+from mexfi.policy.schema import Category, FieldType, Policy, RecipientBasis, RecipientKind
+from mexfi.secrets import Secrets
+from mexfi.vault import crypto
+from mexfi.vault.access import check_access, check_categories
+from mexfi.vault.codec import (
+    decode_value,
+    encode_value,
+    normalise_phone,
+    normalise_record,
+    pack_fields,
+    unpack_fields,
+)
+from mexfi.vault.errors import (
+    DisclosureDenied,
+    InvalidValue,
+    PurposeDenied,
+    RecordNotFound,
+    SubjectNotFound,
+)
+from mexfi.vault.keys import KeyScope, KeyService, UnwrappedKey
+from mexfi.vault.models import (
+    DestructionEvidence,
+    Disclosure,
+    OrderLink,
+    Record,
+    Subject,
+    WrittenConsent,
+)
+from mexfi.vault.schemas import (
+    Actor,
+    DestructionReport,
+    DisclosureRead,
+    RecordCreate,
+    RecordRead,
+    SubjectData,
+    SubjectRead,
+)
+
+__all__ = ["ACTIVE", "Vault"]
+
+ACTIVE = "active"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _subject_read(row: Subject) -> SubjectRead:
+    return SubjectRead(
+        id=row.id,
+        policy_id=row.policy_id,
+        kind=row.kind,
+        pseudonym=row.pseudonym,
+        status=row.status,
+        registered_at=row.registered_at,
+    )
+
+
+class Vault:
+    """Personal data of the subjects of one or more policies."""
+
+    def __init__(
+        self,
+        store: Store,
+        policies: Mapping[str, Policy],
+        secrets: Secrets,
+        *,
+        clock: Clock | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.store = store
+        self.policies = dict(policies)
+        self.secrets = secrets
+        self.clock: Clock = clock or SystemClock()
+        self.keys = KeyService(secrets)
+        self.audit = audit or AuditLog(signing_key=secrets.audit_signing_key)
+
+    # ------------------------------------------------------------------ helpers
+
+    def policy(self, policy_id: str) -> Policy:
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            raise SubjectNotFound(
+                f"policy {policy_id!r} is not loaded",
+                hint=f"loaded policies: {', '.join(sorted(self.policies)) or 'none'}",
+            ) from None
+
+    def pseudonym(self, subject_id: str) -> str:
+        return crypto.pseudonym(self.secrets.pseudonym_key, subject_id)
+
+    def _now(self, at: datetime | None = None) -> datetime:
+        return utc(at) if at is not None else self.clock.now()
+
+    def _subject(self, session: Session, subject_id: str) -> Subject:
+        row = session.get(Subject, subject_id)
+        if row is None:
+            raise SubjectNotFound(f"no subject {subject_id!r}")
+        return row
+
+    def _event(
+        self,
+        action: AuditAction,
+        actor: Actor,
+        *,
+        subject: Subject | None = None,
+        purpose: str | None = None,
+        categories: Iterable[str] = (),
+        clauses: Iterable[str] = (),
+        outcome: AuditOutcome = AuditOutcome.OK,
+        count: int = 1,
+        reason: str | None = None,
+        reference: str | None = None,
+        policy_id: str | None = None,
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            action=action,
+            at=at or self.clock.now(),
+            actor_id=actor.id,
+            actor_role=actor.role,
+            outcome=outcome,
+            purpose=purpose,
+            policy_id=policy_id or (subject.policy_id if subject else None),
+            subject=subject.pseudonym if subject else None,
+            categories=tuple(sorted(set(categories))),
+            clauses=tuple(sorted(set(clauses))),
+            count=count,
+            reason=reason,
+            reference=reference,
+        )
+
+    def _audit_denial(self, event: AuditEvent) -> None:
+        with self.store.records() as session:
+            self.audit.append(session, event)
+
+    @contextmanager
+    def _denials_audited(
+        self,
+        actor: Actor,
+        subject: Subject,
+        purpose: str,
+        categories: Collection[str],
+        action: AuditAction = AuditAction.DENY,
+    ) -> Iterator[None]:
+        """Audit a `PurposeDenied`/`DisclosureDenied` raised inside, in its own transaction."""
+        try:
+            yield
+        except (PurposeDenied, DisclosureDenied) as exc:
+            self._audit_denial(
+                self._event(
+                    action,
+                    actor,
+                    subject=subject,
+                    purpose=purpose,
+                    categories=categories,
+                    clauses=exc.clauses,
+                    outcome=AuditOutcome.DENIED,
+                    count=0,
+                    reason=exc.reason,
+                )
+            )
+            raise
+
+    def _category(self, policy: Policy, subject_kind: str, category_id: str) -> Category:
+        check_categories(policy, subject_kind, [category_id])
+        return policy.category(category_id)
+
+    def _encrypt(
+        self,
+        policy: Policy,
+        subject_id: str,
+        record_id: str,
+        category: Category,
+        values: Mapping[str, Any],
+        dek: bytes,
+    ) -> bytes:
+        ciphertexts = {}
+        for name, value in values.items():
+            field = category.field(name)
+            assert field is not None  # normalise_record refused undeclared fields
+            aad = crypto.field_aad(policy.id, subject_id, record_id, category.id, name)
+            ciphertexts[name] = crypto.encrypt(dek, encode_value(field.type, value), aad)
+        return pack_fields(ciphertexts)
+
+    def _decrypt(
+        self,
+        policy: Policy,
+        subject_id: str,
+        record_id: str,
+        category: Category,
+        payload: bytes,
+        dek: bytes,
+    ) -> dict[str, Any]:
+        values = {}
+        for name, blob in unpack_fields(payload).items():
+            field = category.field(name)
+            kind = field.type if field is not None else FieldType.STRING
+            aad = crypto.field_aad(policy.id, subject_id, record_id, category.id, name)
+            raw = crypto.decrypt(dek, blob, aad, what=f"field {name!r} of record {record_id}")
+            values[name] = decode_value(kind, raw)
+        return values
+
+    def phone_index(self, phone: str) -> bytes:
+        return crypto.blind_index(self.secrets.index_key, "phone", normalise_phone(phone))
+
+    # ------------------------------------------------------------------ subjects
+
+    def register(
+        self,
+        *,
+        policy_id: str,
+        kind: str,
+        actor: Actor,
+        purpose: str,
+        records: Mapping[str, Mapping[str, Any]] | None = None,
+        lookup_phone: str | None = None,
+        at: datetime | None = None,
+    ) -> SubjectRead:
+        """Create a subject and its first records; `lookup_phone` feeds the blind index."""
+        policy = self.policy(policy_id)
+        if kind not in {s.id for s in policy.subjects}:
+            raise InvalidValue(
+                f"subject kind {kind!r} is not declared in policy {policy_id!r}",
+                hint=f"declared: {', '.join(s.id for s in policy.subjects)}",
+            )
+        now = self._now(at)
+        subject_id = _new_id()
+        index = self.phone_index(lookup_phone) if lookup_phone is not None else None
+        row = Subject(
+            id=subject_id,
+            policy_id=policy_id,
+            kind=kind,
+            pseudonym=self.pseudonym(subject_id),
+            phone_index=index,
+            status="active",
+            registered_at=now,
+        )
+        items = [
+            RecordCreate(subject_id, category, dict(values), now)
+            for category, values in (records or {}).items()
+        ]
+        # Validate everything before anything is written.
+        prepared = self._prepare(policy, {subject_id: row}, items, purpose, actor)
+        if index is not None:
+            with self.store.records() as session:
+                taken = session.scalar(
+                    select(Subject.id).where(
+                        Subject.policy_id == policy_id, Subject.phone_index == index
+                    )
+                )
+            if taken is not None:
+                raise Conflict(
+                    f"a subject with this phone number is already registered in {policy_id!r}",
+                    hint="look the subject up with find_by_phone instead",
+                )
+        keys = self._ensure_keys(prepared, now)
+        with self.store.records() as session:
+            session.add(row)
+            session.flush()
+            self._insert(session, policy, prepared, keys, now)
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.REGISTER,
+                    actor,
+                    subject=row,
+                    purpose=purpose,
+                    categories=[i.category for i in items],
+                    clauses=[c for i in items for c in policy.category(i.category).clauses],
+                    count=len(items),
+                    at=now,
+                ),
+            )
+        return _subject_read(row)
+
+    def find_by_phone(self, policy_id: str, phone: str) -> SubjectRead | None:
+        """The subject registered with this phone, through the blind index only."""
+        index = self.phone_index(phone)
+        with self.store.records() as session:
+            row = session.scalar(
+                select(Subject).where(Subject.policy_id == policy_id, Subject.phone_index == index)
+            )
+            return _subject_read(row) if row is not None else None
+
+    def subject(self, subject_id: str) -> SubjectRead:
+        with self.store.records() as session:
+            return _subject_read(self._subject(session, subject_id))
+
+    def set_status(
+        self, subject_id: str, status: str, *, actor: Actor, reason: str, at: datetime | None = None
+    ) -> SubjectRead:
+        """Block (TX-1.10), unblock or prohibit (TX-3.6) processing of a subject's data."""
+        if status not in ("active", "blocked", "prohibited"):
+            raise InvalidValue("status must be active, blocked or prohibited")
+        now = self._now(at)
+        action = {
+            "blocked": AuditAction.BLOCK,
+            "active": AuditAction.UNBLOCK,
+            "prohibited": AuditAction.BLOCK,
+        }[status]
+        with self.store.records() as session:
+            row = self._subject(session, subject_id)
+            row.status = status
+            row.status_changed_at = now
+            self.audit.append(
+                session,
+                self._event(
+                    action, actor, subject=row, clauses=("TX-1.10", "TX-11"), reason=reason, at=now
+                ),
+            )
+            return _subject_read(row)
+
+    # ------------------------------------------------------------------ writes
+
+    def _prepare(
+        self,
+        policy: Policy,
+        subjects: Mapping[str, Subject],
+        items: Sequence[RecordCreate],
+        purpose: str,
+        actor: Actor,
+    ) -> list[tuple[RecordCreate, Category, dict[str, Any], str]]:
+        """Check and normalise every item; nothing is written if one fails."""
+        prepared = []
+        by_subject: dict[str, set[str]] = defaultdict(set)
+        for item in items:
+            subject = subjects[item.subject_id]
+            category = self._category(policy, subject.kind, item.category)
+            values = normalise_record(category, item.values, policy_id=policy.id)
+            prepared.append((item, category, values, _new_id()))
+            by_subject[item.subject_id].add(item.category)
+        for subject_id, categories in by_subject.items():
+            subject = subjects[subject_id]
+            with self._denials_audited(actor, subject, purpose, categories):
+                check_access(
+                    policy,
+                    subject_kind=subject.kind,
+                    subject_status=subject.status,
+                    subject_id=subject.id,
+                    categories=categories,
+                    purpose_id=purpose,
+                    actor=actor,
+                )
+        return prepared
+
+    def _ensure_keys(
+        self, prepared: Sequence[tuple[RecordCreate, Category, dict[str, Any], str]], now: datetime
+    ) -> dict[KeyScope, UnwrappedKey]:
+        scopes = [(item.subject_id, item.category, ACTIVE) for item, *_ in prepared]
+        # Keys commit first: a record never exists without its key (an orphan key is harmless).
+        with self.store.keys() as session:
+            return self.keys.ensure(session, scopes, at=now)
+
+    def _insert(
+        self,
+        session: Session,
+        policy: Policy,
+        prepared: Sequence[tuple[RecordCreate, Category, dict[str, Any], str]],
+        keys: Mapping[KeyScope, UnwrappedKey],
+        now: datetime,
+    ) -> None:
+        rows = []
+        for item, category, values, record_id in prepared:
+            key_id, dek = keys[(item.subject_id, item.category, ACTIVE)]
+            rows.append(
+                {
+                    "id": record_id,
+                    "subject_id": item.subject_id,
+                    "category": item.category,
+                    "collected_at": utc(item.collected_at) if item.collected_at else now,
+                    "updated_at": None,
+                    "key_id": key_id,
+                    "payload": self._encrypt(
+                        policy, item.subject_id, record_id, category, values, dek
+                    ),
+                }
+            )
+        if rows:
+            session.execute(insert(Record), rows)
+
+    def write(
+        self,
+        subject_id: str,
+        category: str,
+        values: Mapping[str, Any],
+        *,
+        actor: Actor,
+        purpose: str,
+        collected_at: datetime | None = None,
+    ) -> str:
+        """Write one record; returns its id."""
+        return self.write_many(
+            [RecordCreate(subject_id, category, dict(values), collected_at)],
+            actor=actor,
+            purpose=purpose,
+        )[0]
+
+    def write_many(self, items: Sequence[RecordCreate], *, actor: Actor, purpose: str) -> list[str]:
+        """Write records in one batch: all are checked first, then written in one transaction."""
+        if not items:
+            return []
+        now = self.clock.now()
+        with self.store.records() as session:
+            subject_ids = list({item.subject_id for item in items})
+            subjects = {
+                row.id: row
+                for row in session.scalars(select(Subject).where(Subject.id.in_(subject_ids)))
+            }
+        missing = [s for s in subject_ids if s not in subjects]
+        if missing:
+            raise SubjectNotFound(f"no subject {missing[0]!r}")
+        policy_ids = {row.policy_id for row in subjects.values()}
+        if len(policy_ids) != 1:
+            raise InvalidValue("one batch writes subjects of one policy")
+        policy = self.policy(policy_ids.pop())
+        prepared = self._prepare(policy, subjects, items, purpose, actor)
+        keys = self._ensure_keys(prepared, now)
+        with self.store.records() as session:
+            self._insert(session, policy, prepared, keys, now)
+            counts: dict[str, list[str]] = defaultdict(list)
+            for item, *_ in prepared:
+                counts[item.subject_id].append(item.category)
+            self.audit.append_many(
+                session,
+                [
+                    self._event(
+                        AuditAction.CREATE,
+                        actor,
+                        subject=subjects[subject_id],
+                        purpose=purpose,
+                        categories=categories,
+                        clauses=[
+                            c for cat in set(categories) for c in policy.category(cat).clauses
+                        ],
+                        count=len(categories),
+                        at=now,
+                    )
+                    for subject_id, categories in counts.items()
+                ],
+            )
+        return [record_id for *_, record_id in prepared]
+
+    # ------------------------------------------------------------------ reads
+
+    def _load(
+        self,
+        session: Session,
+        policy: Policy,
+        subject: Subject,
+        categories: Collection[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[RecordRead]:
+        query = select(Record).where(
+            Record.subject_id == subject.id, Record.category.in_(list(categories))
+        )
+        if since is not None:
+            query = query.where(Record.collected_at >= utc(since))
+        if until is not None:
+            query = query.where(Record.collected_at < utc(until))
+        rows = list(session.scalars(query.order_by(Record.collected_at, Record.id)))
+        with self.store.keys() as key_session:
+            keys = self.keys.load(key_session, [(subject.id, c, ACTIVE) for c in categories])
+        out = []
+        for row in rows:
+            key = keys.get((subject.id, row.category, ACTIVE))
+            if key is None or key[0] != row.key_id:
+                # The key was shredded: the row is a leftover of an interrupted destruction.
+                continue
+            category = policy.category(row.category)
+            out.append(
+                RecordRead(
+                    id=row.id,
+                    subject_id=subject.id,
+                    category=row.category,
+                    collected_at=row.collected_at,
+                    updated_at=row.updated_at,
+                    values=self._decrypt(policy, subject.id, row.id, category, row.payload, key[1]),
+                )
+            )
+        return out
+
+    def read(
+        self,
+        subject_id: str,
+        categories: Collection[str],
+        *,
+        purpose: str,
+        actor: Actor,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> SubjectData:
+        """Decrypt a subject's `categories` for `purpose`; a denial raises and is audited."""
+        categories = list(dict.fromkeys(categories))
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+        with self._denials_audited(actor, subject, purpose, categories):
+            checked = check_access(
+                policy,
+                subject_kind=subject.kind,
+                subject_status=subject.status,
+                subject_id=subject.id,
+                categories=categories,
+                purpose_id=purpose,
+                actor=actor,
+            )
+            if checked.requires_active_order:
+                self._require_active_order(subject, actor, clauses=tuple(checked.clauses))
+        with self.store.records() as session:
+            records = self._load(session, policy, subject, categories, since=since, until=until)
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.READ,
+                    actor,
+                    subject=subject,
+                    purpose=purpose,
+                    categories=categories,
+                    clauses=checked.clauses,
+                    count=len(records),
+                ),
+            )
+        return SubjectData(subject=_subject_read(subject), purpose=purpose, records=records)
+
+    # ------------------------------------------------------------------ orders (TX-13)
+
+    def open_order(
+        self, *, driver_id: str, customer_id: str, actor: Actor, at: datetime | None = None
+    ) -> str:
+        """Start an order: while it is open the customer may see the driver's location."""
+        now = self._now(at)
+        with self.store.records() as session:
+            driver = self._subject(session, driver_id)
+            customer = self._subject(session, customer_id)
+            link = OrderLink(
+                id=_new_id(),
+                policy_id=driver.policy_id,
+                driver_id=driver.id,
+                customer_id=customer.id,
+                started_at=now,
+            )
+            session.add(link)
+            return link.id
+
+    def close_order(self, order_id: str, *, at: datetime | None = None) -> None:
+        now = self._now(at)
+        with self.store.records() as session:
+            session.execute(
+                update(OrderLink)
+                .where(OrderLink.id == order_id, OrderLink.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+
+    def _require_active_order(
+        self, subject: Subject, actor: Actor, *, clauses: tuple[str, ...]
+    ) -> None:
+        with self.store.records() as session:
+            open_order = session.scalar(
+                select(OrderLink.id).where(
+                    OrderLink.driver_id == subject.id,
+                    OrderLink.customer_id == (actor.subject_id or ""),
+                    OrderLink.ended_at.is_(None),
+                )
+            )
+        if open_order is None:
+            raise PurposeDenied(
+                "the reader has no active order with this subject",
+                reason="no_active_order",
+                clauses=clauses,
+            )
+
+    # ------------------------------------------------------------------ rectification
+
+    def update(
+        self,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        actor: Actor,
+        purpose: str,
+    ) -> None:
+        """Change fields of a record; the old values' key is shredded (all re-encrypted)."""
+        now = self.clock.now()
+        with self.store.records() as session:
+            row = session.get(Record, record_id)
+            if row is None:
+                raise RecordNotFound(f"no record {record_id!r}")
+            subject = self._subject(session, row.subject_id)
+            policy = self.policy(subject.policy_id)
+            category_id = row.category
+        category = policy.category(category_id)
+        with self._denials_audited(actor, subject, purpose, [category_id]):
+            checked = check_access(
+                policy,
+                subject_kind=subject.kind,
+                subject_status=subject.status,
+                subject_id=subject.id,
+                categories=[category_id],
+                purpose_id=purpose,
+                actor=actor,
+            )
+        scope = (subject.id, category_id, ACTIVE)
+        with self.store.records() as session:
+            current = self._load(session, policy, subject, [category_id])
+        target = next((r for r in current if r.id == record_id), None)
+        if target is None:
+            raise RecordNotFound(f"record {record_id!r} can no longer be decrypted")
+        merged = {**target.values, **dict(values)}
+        normalised = normalise_record(category, merged, policy_id=policy.id)
+        # Re-encrypt every record of the scope under a fresh key, then shred the old key:
+        # the old value's ciphertext becomes undecryptable wherever a copy of it survives.
+        with self.store.keys() as key_session:
+            old_ids = self.keys.key_ids(key_session, subject.id, [category_id])
+            self.keys.shred(key_session, old_ids)
+            new_key_id, dek = self.keys.ensure(key_session, [scope], at=now)[scope]
+            with self.store.records() as session:
+                for record in current:
+                    payload_values = normalised if record.id == record_id else record.values
+                    session.execute(
+                        update(Record)
+                        .where(Record.id == record.id)
+                        .values(
+                            key_id=new_key_id,
+                            payload=self._encrypt(
+                                policy, subject.id, record.id, category, payload_values, dek
+                            ),
+                            updated_at=now if record.id == record_id else record.updated_at,
+                        )
+                    )
+                self.audit.append(
+                    session,
+                    self._event(
+                        AuditAction.UPDATE,
+                        actor,
+                        subject=subject,
+                        purpose=purpose,
+                        categories=[category_id],
+                        clauses=checked.clauses,
+                        reference=record_id,
+                        at=now,
+                    ),
+                )
+
+    # ------------------------------------------------------------------ destruction
+
+    def destroy(
+        self,
+        subject_id: str,
+        categories: Collection[str],
+        *,
+        reason: str,
+        actor: Actor,
+        rule_id: str | None = None,
+        request_id: str | None = None,
+        clauses: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> DestructionReport:
+        """Crypto-shred a subject's categories: keys first, then rows.
+
+        A crash after the keys are gone leaves rows nobody can decrypt;
+        `complete_destructions` (run by every sweep) finishes the job.
+        """
+        now = self._now(at)
+        categories = sorted(set(categories))
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+        check_categories(policy, subject.kind, categories)
+        with self.store.keys() as key_session:
+            key_ids = sorted(self.keys.key_ids(key_session, subject.id, categories))
+        evidence = DestructionEvidence(
+            id=_new_id(),
+            policy_id=policy.id,
+            subject_id=subject.id,
+            subject_pseudonym=subject.pseudonym,
+            categories=",".join(categories),
+            key_ids=",".join(key_ids),
+            records_destroyed=0,
+            reason=reason,
+            rule_id=rule_id,
+            request_id=request_id,
+            clauses=",".join(sorted(set(clauses))),
+            actor_id=actor.id,
+            status="pending",
+            started_at=now,
+        )
+        with self.store.records() as session:
+            session.add(evidence)
+        return self._finish_destruction(evidence.id, actor=actor)
+
+    def _finish_destruction(self, evidence_id: str, *, actor: Actor) -> DestructionReport:
+        with self.store.records() as session:
+            evidence = session.get(DestructionEvidence, evidence_id)
+            assert evidence is not None
+            categories = [c for c in evidence.categories.split(",") if c]
+            key_ids = [k for k in evidence.key_ids.split(",") if k]
+        if evidence.status == "pending":
+            with self.store.keys() as key_session:
+                self.keys.shred(key_session, key_ids)
+            with self.store.records() as session:
+                session.execute(
+                    update(DestructionEvidence)
+                    .where(DestructionEvidence.id == evidence_id)
+                    .values(status="shredded")
+                )
+        with self.store.records() as session:
+            subject = self._subject(session, evidence.subject_id)
+            policy = self.policy(subject.policy_id)
+            result = session.execute(
+                delete(Record).where(
+                    Record.subject_id == subject.id,
+                    Record.category.in_(categories),
+                    Record.key_id.in_(key_ids) if key_ids else Record.key_id.is_(None),
+                )
+            )
+            destroyed = int(getattr(result, "rowcount", 0) or 0)
+            # The blind index points at the phone: it goes with the category holding the phone.
+            if self._phone_category_of(policy, subject.kind) in categories:
+                subject.phone_index = None
+            completed = self.clock.now()
+            session.execute(
+                update(DestructionEvidence)
+                .where(DestructionEvidence.id == evidence_id)
+                .values(
+                    status="complete",
+                    completed_at=completed,
+                    records_destroyed=DestructionEvidence.records_destroyed + destroyed,
+                )
+            )
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.DESTROY,
+                    actor,
+                    subject=subject,
+                    categories=categories,
+                    clauses=[c for c in evidence.clauses.split(",") if c],
+                    count=destroyed,
+                    reason=evidence.reason,
+                    reference=evidence.rule_id or evidence.request_id or evidence.id,
+                    at=completed,
+                ),
+            )
+            final = session.get(DestructionEvidence, evidence_id)
+            assert final is not None
+            return self._evidence_read(final)
+
+    @staticmethod
+    def _phone_category_of(policy: Policy, kind: str) -> str | None:
+        """The category of this subject kind holding a phone field (the blind-indexed one)."""
+        for category in policy.categories_of(kind):
+            if any(f.type is FieldType.PHONE for f in category.fields):
+                return category.id
+        return None
+
+    @staticmethod
+    def _evidence_read(row: DestructionEvidence) -> DestructionReport:
+        return DestructionReport(
+            evidence_id=row.id,
+            subject_pseudonym=row.subject_pseudonym,
+            categories=tuple(c for c in row.categories.split(",") if c),
+            key_ids=tuple(k for k in row.key_ids.split(",") if k),
+            records_destroyed=row.records_destroyed,
+            reason=row.reason,
+            rule_id=row.rule_id,
+            request_id=row.request_id,
+            clauses=tuple(c for c in row.clauses.split(",") if c),
+            at=row.completed_at or row.started_at,
+            status=row.status,
+        )
+
+    def complete_destructions(self, *, actor: Actor) -> int:
+        """Finish destructions a crash interrupted; returns how many were finished."""
+        with self.store.records() as session:
+            pending = list(
+                session.scalars(
+                    select(DestructionEvidence.id).where(DestructionEvidence.status != "complete")
+                )
+            )
+        for evidence_id in pending:
+            self._finish_destruction(evidence_id, actor=actor)
+        return len(pending)
+
+    def destruction_evidence(self, subject_id: str) -> list[DestructionReport]:
+        with self.store.records() as session:
+            rows = session.scalars(
+                select(DestructionEvidence)
+                .where(DestructionEvidence.subject_id == subject_id)
+                .order_by(DestructionEvidence.started_at)
+            )
+            return [self._evidence_read(row) for row in rows]
+
+    # ------------------------------------------------------------------ disclosures
+
+    def record_written_consent(
+        self,
+        subject_id: str,
+        *,
+        recipient: str,
+        purposes: Collection[str],
+        categories: Collection[str],
+        document_reference: str,
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> str:
+        """Record a subject's prior written consent to disclosures to `recipient` (TX-10)."""
+        now = self._now(at)
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+            try:
+                declared = policy.recipient(recipient)
+            except KeyError:
+                raise DisclosureDenied(
+                    f"recipient {recipient!r} is not declared in policy {policy.id!r}",
+                    reason="recipient_not_declared",
+                ) from None
+            consent = WrittenConsent(
+                id=_new_id(),
+                subject_id=subject.id,
+                recipient=declared.id,
+                purposes=",".join(sorted(purposes)),
+                categories=",".join(sorted(categories)),
+                document_reference=document_reference,
+                given_at=now,
+                recorded_by=actor.id,
+            )
+            session.add(consent)
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.CONSENT,
+                    actor,
+                    subject=subject,
+                    categories=categories,
+                    clauses=declared.clauses,
+                    reference=consent.id,
+                    at=now,
+                ),
+            )
+            return consent.id
+
+    def withdraw_written_consent(self, consent_id: str, *, actor: Actor) -> None:
+        now = self.clock.now()
+        with self.store.records() as session:
+            consent = session.get(WrittenConsent, consent_id)
+            if consent is None:
+                raise RecordNotFound(f"no written consent {consent_id!r}")
+            consent.withdrawn_at = now
+            subject = self._subject(session, consent.subject_id)
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.CONSENT,
+                    actor,
+                    subject=subject,
+                    clauses=("TX-11",),
+                    reason="withdrawn",
+                    reference=consent_id,
+                    at=now,
+                ),
+            )
+
+    def disclose(
+        self,
+        subject_id: str,
+        categories: Collection[str],
+        *,
+        recipient: str,
+        purpose: str,
+        basis: str,
+        reference: str,
+        actor: Actor,
+        law: str | None = None,
+    ) -> SubjectData:
+        """Hand a subject's data to a declared recipient on the basis the policy requires."""
+        categories = list(dict.fromkeys(categories))
+        now = self.clock.now()
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+        consent_id: str | None = None
+        with self._denials_audited(actor, subject, purpose, categories, AuditAction.DISCLOSE):
+            try:
+                declared = policy.recipient(recipient)
+            except KeyError:
+                raise DisclosureDenied(
+                    f"recipient {recipient!r} is not in the register of policy {policy.id!r}",
+                    reason="recipient_not_declared",
+                    clauses=tuple(sorted({c for r in policy.recipients for c in r.clauses})),
+                ) from None
+            clauses = tuple(declared.clauses)
+            if purpose not in declared.purposes:
+                raise DisclosureDenied(
+                    f"recipient {recipient!r} may not receive data for purpose {purpose!r}",
+                    reason="purpose_not_declared_for_recipient",
+                    clauses=clauses,
+                )
+            outside = [c for c in categories if c not in declared.categories]
+            if outside:
+                raise DisclosureDenied(
+                    f"recipient {recipient!r} may not receive category {outside[0]!r}",
+                    reason="category_not_declared_for_recipient",
+                    clauses=clauses,
+                )
+            if basis != declared.basis.value:
+                raise DisclosureDenied(
+                    f"disclosures to {recipient!r} need the basis {declared.basis.value!r}, "
+                    f"not {basis!r}",
+                    reason="wrong_basis",
+                    clauses=clauses,
+                )
+            if not reference.strip():
+                raise DisclosureDenied(
+                    "a disclosure needs a reference (the request, order or consent document)",
+                    reason="missing_reference",
+                    clauses=clauses,
+                )
+            if declared.basis is RecipientBasis.LAW and not (law and law.strip()):
+                raise DisclosureDenied(
+                    "a disclosure to an authority needs the law it is made under",
+                    reason="missing_law",
+                    clauses=clauses,
+                )
+            if declared.basis is RecipientBasis.WRITTEN_CONSENT:
+                consent_id = self._consent_for(subject, recipient, purpose, categories)
+                if consent_id is None:
+                    raise DisclosureDenied(
+                        f"no recorded written consent of the subject covers recipient "
+                        f"{recipient!r}, purpose {purpose!r} and these categories",
+                        reason="no_written_consent",
+                        clauses=clauses,
+                    )
+            checked = check_access(
+                policy,
+                subject_kind=subject.kind,
+                subject_status=subject.status,
+                subject_id=subject.id,
+                categories=categories,
+                purpose_id=purpose,
+                actor=actor,
+            )
+            if declared.kind is RecipientKind.COUNTERPART or checked.requires_active_order:
+                self._require_active_order(subject, actor, clauses=clauses + tuple(checked.clauses))
+        with self.store.records() as session:
+            records = self._load(session, policy, subject, categories)
+            session.add(
+                Disclosure(
+                    id=_new_id(),
+                    policy_id=policy.id,
+                    subject_id=subject.id,
+                    subject_pseudonym=subject.pseudonym,
+                    recipient=recipient,
+                    purpose=purpose,
+                    basis=basis,
+                    law=law,
+                    reference=reference,
+                    consent_id=consent_id,
+                    categories=",".join(categories),
+                    records=len(records),
+                    actor_id=actor.id,
+                    actor_role=actor.role,
+                    at=now,
+                )
+            )
+            self.audit.append(
+                session,
+                self._event(
+                    AuditAction.DISCLOSE,
+                    actor,
+                    subject=subject,
+                    purpose=purpose,
+                    categories=categories,
+                    clauses=clauses,
+                    count=len(records),
+                    reference=recipient,
+                    at=now,
+                ),
+            )
+        return SubjectData(subject=_subject_read(subject), purpose=purpose, records=records)
+
+    def _consent_for(
+        self, subject: Subject, recipient: str, purpose: str, categories: Collection[str]
+    ) -> str | None:
+        with self.store.records() as session:
+            consents = session.scalars(
+                select(WrittenConsent).where(
+                    WrittenConsent.subject_id == subject.id,
+                    WrittenConsent.recipient == recipient,
+                    WrittenConsent.withdrawn_at.is_(None),
+                )
+            )
+            for consent in consents:
+                if purpose in consent.purposes.split(",") and set(categories) <= set(
+                    consent.categories.split(",")
+                ):
+                    return consent.id
+        return None
+
+    def disclosures(self, subject_id: str, *, actor: Actor) -> list[DisclosureRead]:
+        """The disclosure register of a subject, for the DPO or the subject itself (TX-3.4)."""
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+            role = policy.role(actor.role) if actor.role in {r.id for r in policy.roles} else None
+            own = (
+                role is not None and role.kind.value == "subject" and actor.subject_id == subject.id
+            )
+        if not (own or actor.role == "dpo"):
+            with self._denials_audited(actor, subject, "disclosure_register", ()):
+                raise PurposeDenied(
+                    "only the DPO and the subject may read the disclosure register",
+                    reason="register_not_allowed",
+                    clauses=("TX-3.4",),
+                )
+        with self.store.records() as session:
+            rows = session.scalars(
+                select(Disclosure)
+                .where(Disclosure.subject_id == subject.id)
+                .order_by(Disclosure.at)
+            )
+            return [
+                DisclosureRead(
+                    id=row.id,
+                    subject_pseudonym=row.subject_pseudonym,
+                    recipient=row.recipient,
+                    purpose=row.purpose,
+                    basis=row.basis,
+                    law=row.law,
+                    reference=row.reference,
+                    categories=tuple(row.categories.split(",")),
+                    records=row.records,
+                    actor_id=row.actor_id,
+                    at=row.at,
+                )
+                for row in rows
+            ]

@@ -1,0 +1,103 @@
+"""Shared fixtures: a store on SQLite and on PostgreSQL, fresh secrets, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mexfi.clock import FixedClock
+from mexfi.db import Store, StoreConfig
+from mexfi.secrets import Secrets
+
+REPO = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get(
+    "MEXFI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_reason() -> str | None:
+    """None when PostgreSQL answers, else why the PostgreSQL tests are skipped."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return (
+            f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}); "
+            "these tests need it: start it or set MEXFI_TEST_POSTGRES_URL"
+        )
+    return None
+
+
+_PG_SKIP = _postgres_reason()
+
+
+def _drop_schemas(*schemas: str) -> None:
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        for schema in schemas:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def make_store_config(backend: str, tmp_path: Path) -> tuple[StoreConfig, list[str]]:
+    """A fresh, empty store config on `backend`, and the PostgreSQL schemas to drop after."""
+    if backend == "sqlite":
+        return (
+            StoreConfig(
+                records_url=f"sqlite:///{tmp_path / 'records.sqlite'}",
+                keys_url=f"sqlite:///{tmp_path / 'keys.sqlite'}",
+            ),
+            [],
+        )
+    if _PG_SKIP:
+        pytest.skip(_PG_SKIP)
+    suffix = uuid.uuid4().hex[:10]
+    records, keys = f"t_{suffix}", f"t_{suffix}_keys"
+    return (
+        StoreConfig(
+            records_url=POSTGRES_URL,
+            keys_url=POSTGRES_URL,
+            records_schema=records,
+            keys_schema=keys,
+        ),
+        [records, keys],
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """An empty, migrated store on each backend."""
+    from mexfi.migrations import upgrade_store
+
+    config, schemas = make_store_config(backend, tmp_path)
+    store = Store(config)
+    upgrade_store(store)
+    try:
+        yield store
+    finally:
+        store.dispose()
+        if schemas:
+            _drop_schemas(*schemas)
+
+
+@pytest.fixture
+def secrets() -> Secrets:
+    return Secrets.generate("mk-test-1")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
