@@ -60,15 +60,16 @@ def make_store_config(backend: str, tmp_path: Path) -> tuple[StoreConfig, list[s
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
     suffix = uuid.uuid4().hex[:10]
-    records, keys = f"t_{suffix}", f"t_{suffix}_keys"
+    records, keys, passive = f"t_{suffix}", f"t_{suffix}_keys", f"t_{suffix}_passive"
     return (
         StoreConfig(
             records_url=POSTGRES_URL,
             keys_url=POSTGRES_URL,
             records_schema=records,
             keys_schema=keys,
+            passive_schema=passive,
         ),
-        [records, keys],
+        [records, keys, passive],
     )
 
 

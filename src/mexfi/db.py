@@ -138,9 +138,7 @@ def _make_engine(
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, echo=echo, **options).execution_options(
-            schema_translate_map={PASSIVE_SCHEMA: None}
-        )
+        engine = create_engine(parsed, echo=echo, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -159,14 +157,15 @@ def _make_engine(
             # both try to write (SQLite would fail one of them instead of making it wait).
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return engine
+        # One file: the passive tier is a separate table set in it.
+        return engine.execution_options(schema_translate_map={PASSIVE_SCHEMA: None})
     if backend == "postgresql":
         # Unqualified table names resolve in the store's own schema.
         connect_args = {"options": f"-csearch_path={schema}"}
-        engine = create_engine(
+        pg_engine = create_engine(
             parsed, echo=echo, connect_args=connect_args, pool_pre_ping=True, **options
         )
-        return engine.execution_options(
+        return pg_engine.execution_options(
             schema_translate_map={PASSIVE_SCHEMA: passive_schema or PASSIVE_SCHEMA}
         )
     raise Invalid(

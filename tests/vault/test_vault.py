@@ -405,7 +405,7 @@ def test_destroy_is_crash_safe_between_keys_and_rows(vault: Vault, store: Store)
             _, dek = other_key(
                 key_session, [(rider, "profile", "active")], at=vault.clock.now()
             )[(rider, "profile", "active")]
-        vault._decrypt(
+        vault.decrypt_payload(
             vault.policy("bakikart"),
             rider,
             row.id,

@@ -18,6 +18,7 @@ from mexfi.cli.db import db_app
 from mexfi.cli.keys import keys_app
 from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
+from mexfi.cli.scan import redact_command, scan_command
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
 __all__ = ["app", "exit_code_for", "main"]
@@ -33,6 +34,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.command("scan")(scan_command)
+app.command("redact")(redact_command)
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [
     (NotFound, 3),

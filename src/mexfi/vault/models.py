@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from mexfi.db import Base, KeyBase
+from mexfi.db import PASSIVE_SCHEMA, Base, KeyBase
 
 __all__ = [
     "DataKey",
     "DestructionEvidence",
     "Disclosure",
     "OrderLink",
+    "PassiveRecord",
     "Record",
+    "RecordColumns",
     "Subject",
     "WrittenConsent",
 ]
@@ -42,23 +44,49 @@ class Subject(Base):
     )
 
 
-class Record(Base):
-    """One record of one category of one subject: every field encrypted on its own."""
-
-    __tablename__ = "records"
+class RecordColumns:
+    """The columns a record has in either tier."""
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"))
     category: Mapped[str] = mapped_column(String(80))
     collected_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
+    #: The data key (of this tier) the fields are encrypted under.
     key_id: Mapped[str] = mapped_column(ID)
     #: Encoded field ciphertexts, see `vault.codec.pack_fields`.
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
+    @declared_attr
+    def subject_id(cls) -> Mapped[str]:
+        return mapped_column(ID, ForeignKey("subjects.id"))
+
+
+class Record(RecordColumns, Base):
+    """One record of one category of one subject: every field encrypted on its own."""
+
+    __tablename__ = "records"
+
     __table_args__ = (
         Index("ix_records_subject_category", "subject_id", "category"),
         Index("ix_records_category_collected_at", "category", "collected_at"),
+    )
+
+
+class PassiveRecord(RecordColumns, Base):
+    """A record past its active period (BK-3.3): its own schema, its own data keys.
+
+    Ordinary service reads never reach this table; only purposes that declare
+    `reaches_passive_tier` (the subject's requests, lawful requests) do.
+    """
+
+    __tablename__ = "passive_records"
+
+    moved_at: Mapped[datetime]
+    rule_id: Mapped[str] = mapped_column(String(80))
+
+    __table_args__ = (
+        Index("ix_passive_records_subject_category", "subject_id", "category"),
+        {"schema": PASSIVE_SCHEMA},
     )
 
 
@@ -79,7 +107,8 @@ class DestructionEvidence(Base):
     request_id: Mapped[str | None] = mapped_column(String(80))
     clauses: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[str] = mapped_column(String(120))
-    #: pending: keys not yet deleted; shredded: keys deleted, rows remain; complete.
+    #: pending: keys not yet deleted; shredded: keys deleted, rows remain; complete;
+    #: held: the rule was due but a legal hold kept the data (nothing destroyed).
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]

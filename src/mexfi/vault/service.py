@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +42,13 @@ from mexfi.vault.errors import (
 )
 from mexfi.vault.keys import KeyScope, KeyService, UnwrappedKey
 from mexfi.vault.models import (
+    DataKey,
     DestructionEvidence,
     Disclosure,
     OrderLink,
+    PassiveRecord,
     Record,
+    RecordColumns,
     Subject,
     WrittenConsent,
 )
@@ -59,9 +62,11 @@ from mexfi.vault.schemas import (
     SubjectRead,
 )
 
-__all__ = ["ACTIVE", "Vault"]
+__all__ = ["ACTIVE", "PASSIVE", "TIERS", "Vault"]
 
 ACTIVE = "active"
+PASSIVE = "passive"
+TIERS = (ACTIVE, PASSIVE)
 
 
 def _new_id() -> str:
@@ -189,7 +194,7 @@ class Vault:
         check_categories(policy, subject_kind, [category_id])
         return policy.category(category_id)
 
-    def _encrypt(
+    def encrypt_payload(
         self,
         policy: Policy,
         subject_id: str,
@@ -198,6 +203,7 @@ class Vault:
         values: Mapping[str, Any],
         dek: bytes,
     ) -> bytes:
+        """Encrypt each field of a record under `dek`, bound to its subject, record and field."""
         ciphertexts = {}
         for name, value in values.items():
             field = category.field(name)
@@ -206,7 +212,7 @@ class Vault:
             ciphertexts[name] = crypto.encrypt(dek, encode_value(field.type, value), aad)
         return pack_fields(ciphertexts)
 
-    def _decrypt(
+    def decrypt_payload(
         self,
         policy: Policy,
         subject_id: str,
@@ -215,6 +221,7 @@ class Vault:
         payload: bytes,
         dek: bytes,
     ) -> dict[str, Any]:
+        """Decrypt a record's fields; `DecryptionFailed` if any was moved or altered."""
         values = {}
         for name, blob in unpack_fields(payload).items():
             field = category.field(name)
@@ -394,7 +401,7 @@ class Vault:
                     "collected_at": utc(item.collected_at) if item.collected_at else now,
                     "updated_at": None,
                     "key_id": key_id,
-                    "payload": self._encrypt(
+                    "payload": self.encrypt_payload(
                         policy, item.subject_id, record_id, category, values, dek
                     ),
                 }
@@ -473,36 +480,43 @@ class Vault:
         subject: Subject,
         categories: Collection[str],
         *,
+        tiers: Collection[str] = (ACTIVE,),
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[RecordRead]:
-        query = select(Record).where(
-            Record.subject_id == subject.id, Record.category.in_(list(categories))
-        )
-        if since is not None:
-            query = query.where(Record.collected_at >= utc(since))
-        if until is not None:
-            query = query.where(Record.collected_at < utc(until))
-        rows = list(session.scalars(query.order_by(Record.collected_at, Record.id)))
+        scopes = [(subject.id, c, tier) for c in categories for tier in tiers]
         with self.store.keys() as key_session:
-            keys = self.keys.load(key_session, [(subject.id, c, ACTIVE) for c in categories])
+            keys = self.keys.load(key_session, scopes)
         out = []
-        for row in rows:
-            key = keys.get((subject.id, row.category, ACTIVE))
-            if key is None or key[0] != row.key_id:
-                # The key was shredded: the row is a leftover of an interrupted destruction.
-                continue
-            category = policy.category(row.category)
-            out.append(
-                RecordRead(
-                    id=row.id,
-                    subject_id=subject.id,
-                    category=row.category,
-                    collected_at=row.collected_at,
-                    updated_at=row.updated_at,
-                    values=self._decrypt(policy, subject.id, row.id, category, row.payload, key[1]),
-                )
+        for tier in tiers:
+            table: type[RecordColumns] = Record if tier == ACTIVE else PassiveRecord
+            query = select(table).where(
+                table.subject_id == subject.id, table.category.in_(list(categories))
             )
+            if since is not None:
+                query = query.where(table.collected_at >= utc(since))
+            if until is not None:
+                query = query.where(table.collected_at < utc(until))
+            for row in session.scalars(query.order_by(table.collected_at, table.id)):
+                key = keys.get((subject.id, row.category, tier))
+                if key is None or key[0] != row.key_id:
+                    # Its key was shredded: a leftover of an interrupted destruction.
+                    continue
+                category = policy.category(row.category)
+                values = self.decrypt_payload(
+                    policy, subject.id, row.id, category, row.payload, key[1]
+                )
+                out.append(
+                    RecordRead(
+                        id=row.id,
+                        subject_id=subject.id,
+                        category=row.category,
+                        collected_at=row.collected_at,
+                        updated_at=row.updated_at,
+                        values=values,
+                        tier=tier,
+                    )
+                )
         return out
 
     def read(
@@ -514,26 +528,38 @@ class Vault:
         actor: Actor,
         since: datetime | None = None,
         until: datetime | None = None,
+        tiers: Collection[str] = (ACTIVE,),
     ) -> SubjectData:
-        """Decrypt a subject's `categories` for `purpose`; a denial raises and is audited."""
+        """Decrypt a subject's `categories` for `purpose`; a denial raises and is audited.
+
+        `tiers` may add `"passive"`: only purposes that reach the passive tier get there.
+        """
         categories = list(dict.fromkeys(categories))
+        tiers = list(dict.fromkeys(tiers))
+        unknown = [t for t in tiers if t not in TIERS]
+        if unknown:
+            raise InvalidValue(f"unknown tier {unknown[0]!r}; tiers are {', '.join(TIERS)}")
         with self.store.records() as session:
             subject = self._subject(session, subject_id)
             policy = self.policy(subject.policy_id)
         with self._denials_audited(actor, subject, purpose, categories):
-            checked = check_access(
-                policy,
-                subject_kind=subject.kind,
-                subject_status=subject.status,
-                subject_id=subject.id,
-                categories=categories,
-                purpose_id=purpose,
-                actor=actor,
-            )
+            for tier in tiers:
+                checked = check_access(
+                    policy,
+                    subject_kind=subject.kind,
+                    subject_status=subject.status,
+                    subject_id=subject.id,
+                    categories=categories,
+                    purpose_id=purpose,
+                    actor=actor,
+                    tier=tier,
+                )
             if checked.requires_active_order:
                 self._require_active_order(subject, actor, clauses=tuple(checked.clauses))
         with self.store.records() as session:
-            records = self._load(session, policy, subject, categories, since=since, until=until)
+            records = self._load(
+                session, policy, subject, categories, tiers=tiers, since=since, until=until
+            )
             self.audit.append(
                 session,
                 self._event(
@@ -544,6 +570,7 @@ class Vault:
                     categories=categories,
                     clauses=checked.clauses,
                     count=len(records),
+                    reason="passive_tier" if PASSIVE in tiers else None,
                 ),
             )
         return SubjectData(subject=_subject_read(subject), purpose=purpose, records=records)
@@ -647,7 +674,7 @@ class Vault:
                         .where(Record.id == record.id)
                         .values(
                             key_id=new_key_id,
-                            payload=self._encrypt(
+                            payload=self.encrypt_payload(
                                 policy, subject.id, record.id, category, payload_values, dek
                             ),
                             updated_at=now if record.id == record_id else record.updated_at,
@@ -681,95 +708,161 @@ class Vault:
         clauses: Iterable[str] = (),
         at: datetime | None = None,
     ) -> DestructionReport:
-        """Crypto-shred a subject's categories: keys first, then rows.
+        """Crypto-shred a subject's categories, in both tiers: keys first, then rows.
 
         A crash after the keys are gone leaves rows nobody can decrypt;
         `complete_destructions` (run by every sweep) finishes the job.
         """
-        now = self._now(at)
-        categories = sorted(set(categories))
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-            policy = self.policy(subject.policy_id)
-        check_categories(policy, subject.kind, categories)
-        with self.store.keys() as key_session:
-            key_ids = sorted(self.keys.key_ids(key_session, subject.id, categories))
-        evidence = DestructionEvidence(
-            id=_new_id(),
-            policy_id=policy.id,
-            subject_id=subject.id,
-            subject_pseudonym=subject.pseudonym,
-            categories=",".join(categories),
-            key_ids=",".join(key_ids),
-            records_destroyed=0,
+        return self.destroy_many(
+            [(subject_id, categories)],
             reason=reason,
+            actor=actor,
             rule_id=rule_id,
             request_id=request_id,
-            clauses=",".join(sorted(set(clauses))),
-            actor_id=actor.id,
-            status="pending",
-            started_at=now,
-        )
-        with self.store.records() as session:
-            session.add(evidence)
-        return self._finish_destruction(evidence.id, actor=actor)
+            clauses=clauses,
+            at=at,
+        )[0]
 
-    def _finish_destruction(self, evidence_id: str, *, actor: Actor) -> DestructionReport:
+    def destroy_many(
+        self,
+        targets: Sequence[tuple[str, Collection[str]]],
+        *,
+        reason: str,
+        actor: Actor,
+        rule_id: str | None = None,
+        request_id: str | None = None,
+        clauses: Iterable[str] = (),
+        at: datetime | None = None,
+        session: Session | None = None,
+    ) -> list[DestructionReport]:
+        """Destroy many subjects' categories in one sweep, with one evidence row per subject.
+
+        With `session`, the pending evidence is written in the caller's records transaction
+        (the retention sweep uses it to claim subjects under its row locks) and committed
+        by it; the keys and rows are shredded by `complete_destructions` after that.
+        """
+        now = self._now(at)
+        clause_text = ",".join(sorted(set(clauses)))
+        wanted = [(subject_id, sorted(set(categories))) for subject_id, categories in targets]
+        if not wanted:
+            return []
+        with self.store.records() if session is None else nullcontext(session) as records:
+            subjects = {
+                row.id: row
+                for row in records.scalars(
+                    select(Subject).where(Subject.id.in_([s for s, _ in wanted]))
+                )
+            }
+        for subject_id, categories in wanted:
+            subject = subjects.get(subject_id)
+            if subject is None:
+                raise SubjectNotFound(f"no subject {subject_id!r}")
+            check_categories(self.policy(subject.policy_id), subject.kind, categories)
+        with self.store.keys() as key_session:
+            rows = key_session.execute(
+                select(DataKey.subject_id, DataKey.category, DataKey.id).where(
+                    DataKey.subject_id.in_([s for s, _ in wanted])
+                )
+            ).all()
+        key_ids: dict[str, list[str]] = defaultdict(list)
+        wanted_scopes = {(s, c) for s, cats in wanted for c in cats}
+        for subject_id, category, key_id in rows:
+            if (subject_id, category) in wanted_scopes:
+                key_ids[subject_id].append(key_id)
+        evidence = [
+            DestructionEvidence(
+                id=_new_id(),
+                policy_id=subjects[subject_id].policy_id,
+                subject_id=subject_id,
+                subject_pseudonym=subjects[subject_id].pseudonym,
+                categories=",".join(categories),
+                key_ids=",".join(sorted(key_ids[subject_id])),
+                records_destroyed=0,
+                reason=reason,
+                rule_id=rule_id,
+                request_id=request_id,
+                clauses=clause_text,
+                actor_id=actor.id,
+                status="pending",
+                started_at=now,
+            )
+            for subject_id, categories in wanted
+        ]
+        ids = [e.id for e in evidence]
+        if session is not None:
+            session.add_all(evidence)
+            session.flush()
+            return [self._evidence_read(e) for e in evidence]
+        with self.store.records() as records:
+            records.add_all(evidence)
+        return self._finish_destructions(ids, actor=actor)
+
+    def _finish_destructions(
+        self, evidence_ids: Sequence[str], *, actor: Actor
+    ) -> list[DestructionReport]:
+        """Shred the keys of pending evidence, then delete the rows, then mark it complete."""
         with self.store.records() as session:
-            evidence = session.get(DestructionEvidence, evidence_id)
-            assert evidence is not None
-            categories = [c for c in evidence.categories.split(",") if c]
-            key_ids = [k for k in evidence.key_ids.split(",") if k]
-        if evidence.status == "pending":
-            with self.store.keys() as key_session:
-                self.keys.shred(key_session, key_ids)
-            with self.store.records() as session:
+            pending = list(
+                session.scalars(
+                    select(DestructionEvidence).where(DestructionEvidence.id.in_(evidence_ids))
+                )
+            )
+        with self.store.keys() as key_session:
+            self.keys.shred(
+                key_session,
+                [k for e in pending if e.status == "pending" for k in e.key_ids.split(",") if k],
+            )
+        completed = self.clock.now()
+        with self.store.records() as session:
+            events = []
+            for evidence in pending:
+                if evidence.status == "complete":
+                    continue
+                categories = [c for c in evidence.categories.split(",") if c]
+                keys = [k for k in evidence.key_ids.split(",") if k]
+                destroyed = 0
+                for table in (Record, PassiveRecord):
+                    result = session.execute(
+                        delete(table).where(
+                            table.subject_id == evidence.subject_id,
+                            table.category.in_(categories),
+                            table.key_id.in_(keys),
+                        )
+                    )
+                    destroyed += int(getattr(result, "rowcount", 0) or 0)
+                subject = self._subject(session, evidence.subject_id)
+                policy = self.policy(subject.policy_id)
+                # The blind index points at the phone: it goes with the category holding it.
+                if self._phone_category_of(policy, subject.kind) in categories:
+                    subject.phone_index = None
                 session.execute(
                     update(DestructionEvidence)
-                    .where(DestructionEvidence.id == evidence_id)
-                    .values(status="shredded")
+                    .where(DestructionEvidence.id == evidence.id)
+                    .values(
+                        status="complete",
+                        completed_at=completed,
+                        records_destroyed=DestructionEvidence.records_destroyed + destroyed,
+                    )
                 )
-        with self.store.records() as session:
-            subject = self._subject(session, evidence.subject_id)
-            policy = self.policy(subject.policy_id)
-            result = session.execute(
-                delete(Record).where(
-                    Record.subject_id == subject.id,
-                    Record.category.in_(categories),
-                    Record.key_id.in_(key_ids) if key_ids else Record.key_id.is_(None),
+                events.append(
+                    self._event(
+                        AuditAction.DESTROY,
+                        actor,
+                        subject=subject,
+                        categories=categories,
+                        clauses=[c for c in evidence.clauses.split(",") if c],
+                        count=destroyed,
+                        reason=evidence.reason,
+                        reference=evidence.rule_id or evidence.request_id or evidence.id,
+                        at=completed,
+                    )
                 )
+            self.audit.append_many(session, events)
+            final = session.scalars(
+                select(DestructionEvidence).where(DestructionEvidence.id.in_(evidence_ids))
             )
-            destroyed = int(getattr(result, "rowcount", 0) or 0)
-            # The blind index points at the phone: it goes with the category holding the phone.
-            if self._phone_category_of(policy, subject.kind) in categories:
-                subject.phone_index = None
-            completed = self.clock.now()
-            session.execute(
-                update(DestructionEvidence)
-                .where(DestructionEvidence.id == evidence_id)
-                .values(
-                    status="complete",
-                    completed_at=completed,
-                    records_destroyed=DestructionEvidence.records_destroyed + destroyed,
-                )
-            )
-            self.audit.append(
-                session,
-                self._event(
-                    AuditAction.DESTROY,
-                    actor,
-                    subject=subject,
-                    categories=categories,
-                    clauses=[c for c in evidence.clauses.split(",") if c],
-                    count=destroyed,
-                    reason=evidence.reason,
-                    reference=evidence.rule_id or evidence.request_id or evidence.id,
-                    at=completed,
-                ),
-            )
-            final = session.get(DestructionEvidence, evidence_id)
-            assert final is not None
-            return self._evidence_read(final)
+            by_id = {row.id: self._evidence_read(row) for row in final}
+        return [by_id[i] for i in evidence_ids if i in by_id]
 
     @staticmethod
     def _phone_category_of(policy: Policy, kind: str) -> str | None:
@@ -795,17 +888,22 @@ class Vault:
             status=row.status,
         )
 
-    def complete_destructions(self, *, actor: Actor) -> int:
+    def complete_destructions(self, *, actor: Actor, batch_size: int = 1000) -> int:
         """Finish destructions a crash interrupted; returns how many were finished."""
-        with self.store.records() as session:
-            pending = list(
-                session.scalars(
-                    select(DestructionEvidence.id).where(DestructionEvidence.status != "complete")
+        finished = 0
+        while True:
+            with self.store.records() as session:
+                pending = list(
+                    session.scalars(
+                        select(DestructionEvidence.id)
+                        .where(DestructionEvidence.status == "pending")
+                        .limit(batch_size)
+                    )
                 )
-            )
-        for evidence_id in pending:
-            self._finish_destruction(evidence_id, actor=actor)
-        return len(pending)
+            if not pending:
+                return finished
+            self._finish_destructions(pending, actor=actor)
+            finished += len(pending)
 
     def destruction_evidence(self, subject_id: str) -> list[DestructionReport]:
         with self.store.records() as session:

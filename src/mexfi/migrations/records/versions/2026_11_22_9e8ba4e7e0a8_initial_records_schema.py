@@ -1,8 +1,8 @@
 """initial records schema
 
-Revision ID: a64612dca7b6
+Revision ID: 9e8ba4e7e0a8
 Revises:
-Create Date: 2026-11-22 13:03:07.269520
+Create Date: 2026-11-22 13:13:16.005485
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "a64612dca7b6"
+revision: str = "9e8ba4e7e0a8"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -168,14 +168,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_order_links_driver_id"), ["driver_id"], unique=False)
 
     op.create_table(
-        "records",
+        "passive_records",
+        sa.Column("moved_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rule_id", sa.String(length=80), nullable=False),
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("subject_id", sa.String(length=32), nullable=False),
         sa.Column("category", sa.String(length=80), nullable=False),
         sa.Column("collected_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subject_id"], ["subjects.id"], name=op.f("fk_passive_records_subject_id_subjects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passive_records")),
+        schema="passive_tier",
+    )
+    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
+        batch_op.create_index(
+            "ix_passive_records_subject_category", ["subject_id", "category"], unique=False
+        )
+
+    op.create_table(
+        "records",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=80), nullable=False),
+        sa.Column("collected_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["subject_id"], ["subjects.id"], name=op.f("fk_records_subject_id_subjects")
         ),
@@ -224,6 +246,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_records_category_collected_at")
 
     op.drop_table("records")
+    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
+        batch_op.drop_index("ix_passive_records_subject_category")
+
+    op.drop_table("passive_records", schema="passive_tier")
     with op.batch_alter_table("order_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_links_driver_id"))
         batch_op.drop_index(batch_op.f("ix_order_links_customer_id"))

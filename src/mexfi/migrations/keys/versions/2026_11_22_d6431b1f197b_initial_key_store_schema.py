@@ -1,8 +1,8 @@
 """initial key store schema
 
-Revision ID: 172ab5f1bcfa
+Revision ID: d6431b1f197b
 Revises:
-Create Date: 2026-11-22 13:03:08.121248
+Create Date: 2026-11-22 13:13:17.223684
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "172ab5f1bcfa"
+revision: str = "d6431b1f197b"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
