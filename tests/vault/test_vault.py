@@ -552,3 +552,29 @@ def test_audit_log_verifies_after_vault_traffic(vault: Vault, store: Store) -> N
         report = verify_log(session, public_key=vault.secrets.audit_signing_key.public_key())
     assert report.ok, report.problems
     assert isinstance(vault.audit, AuditLog)
+
+
+def test_tx_23_personal_data_in_free_text_is_reported_without_values(
+    vault: Vault, store: Store
+) -> None:
+    from mexfi.vault.models import FreeTextFinding
+
+    driver = register_driver(vault)
+    order = {
+        "started_at": "2026-03-02T10:00:00+04:00",
+        "pickup_address": "Nizami küç. 45",
+        "destination_address": "Azadlıq pr. 12",
+        "tariff": "comfort",
+        "payment_method": "cash",
+        "details": "Zəng edin: +994 50 123 45 67, Leyla Həsənova gözləyir",
+    }
+    record_id = vault.write(driver, "orders", order, actor=SYSTEM, purpose="order_autofill")
+    with store.records() as session:
+        findings = session.scalars(select(FreeTextFinding)).all()
+        created = vault.audit.entries(session, actions=[AuditAction.CREATE])
+    assert [(f.record_id, f.field) for f in findings] == [(record_id, "details")]
+    assert "PHONE:1" in findings[0].types and "PERSON:1" in findings[0].types
+    assert created[-1].reason == "free_text_personal_data"
+    vault.destroy(driver, ["orders"], reason="test", actor=SYSTEM)
+    with store.records() as session:
+        assert session.scalars(select(FreeTextFinding)).all() == []

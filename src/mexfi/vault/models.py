@@ -13,6 +13,7 @@ __all__ = [
     "DataKey",
     "DestructionEvidence",
     "Disclosure",
+    "FreeTextFinding",
     "OrderLink",
     "PassiveRecord",
     "Record",
@@ -88,6 +89,22 @@ class PassiveRecord(RecordColumns, Base):
         Index("ix_passive_records_subject_category", "subject_id", "category"),
         {"schema": PASSIVE_SCHEMA},
     )
+
+
+class FreeTextFinding(Base):
+    """Personal data found in a free-text field on write (TX-23): types and counts, no values."""
+
+    __tablename__ = "free_text_findings"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ID, index=True)
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    category: Mapped[str] = mapped_column(String(80))
+    field: Mapped[str] = mapped_column(String(80))
+    #: "PERSON:1,PHONE:2"
+    types: Mapped[str] = mapped_column(String(400))
+    found_at: Mapped[datetime]
 
 
 class DestructionEvidence(Base):

@@ -8,11 +8,11 @@ Data keys are created and shredded in the key store, never beside the records.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from mexfi.clock import Clock, SystemClock, utc
 from mexfi.db import Store
 from mexfi.errors import Conflict
 from mexfi.policy.schema import Category, FieldType, Policy, RecipientBasis, RecipientKind
+from mexfi.scan import default_scanner
 from mexfi.secrets import Secrets
 from mexfi.vault import crypto
 from mexfi.vault.access import check_access, check_categories
@@ -45,6 +46,7 @@ from mexfi.vault.models import (
     DataKey,
     DestructionEvidence,
     Disclosure,
+    FreeTextFinding,
     OrderLink,
     PassiveRecord,
     Record,
@@ -67,6 +69,31 @@ __all__ = ["ACTIVE", "PASSIVE", "TIERS", "Vault"]
 ACTIVE = "active"
 PASSIVE = "passive"
 TIERS = (ACTIVE, PASSIVE)
+
+
+class PreparedRecord(NamedTuple):
+    """A record checked, normalised and scanned, waiting for its key."""
+
+    item: RecordCreate
+    category: Category
+    values: dict[str, Any]
+    record_id: str
+    #: Types of personal data found in free-text fields: {field: {type: count}}.
+    free_text: dict[str, dict[str, int]]
+
+
+def free_text_findings(category: Category, values: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Scan the free-text fields of a record for personal data the policy does not expect there.
+
+    Card numbers never get here (refused on normalisation); other types are reported.
+    """
+    found: dict[str, dict[str, int]] = {}
+    for field in category.fields:
+        if field.type is FieldType.TEXT and isinstance(values.get(field.name), str):
+            types = Counter(e.type for e in default_scanner().scan(values[field.name]))
+            if types:
+                found[field.name] = dict(types)
+    return found
 
 
 def _new_id() -> str:
@@ -350,7 +377,7 @@ class Vault:
         items: Sequence[RecordCreate],
         purpose: str,
         actor: Actor,
-    ) -> list[tuple[RecordCreate, Category, dict[str, Any], str]]:
+    ) -> list[PreparedRecord]:
         """Check and normalise every item; nothing is written if one fails."""
         prepared = []
         by_subject: dict[str, set[str]] = defaultdict(set)
@@ -358,7 +385,11 @@ class Vault:
             subject = subjects[item.subject_id]
             category = self._category(policy, subject.kind, item.category)
             values = normalise_record(category, item.values, policy_id=policy.id)
-            prepared.append((item, category, values, _new_id()))
+            prepared.append(
+                PreparedRecord(
+                    item, category, values, _new_id(), free_text_findings(category, values)
+                )
+            )
             by_subject[item.subject_id].add(item.category)
         for subject_id, categories in by_subject.items():
             subject = subjects[subject_id]
@@ -375,9 +406,9 @@ class Vault:
         return prepared
 
     def _ensure_keys(
-        self, prepared: Sequence[tuple[RecordCreate, Category, dict[str, Any], str]], now: datetime
+        self, prepared: Sequence[PreparedRecord], now: datetime
     ) -> dict[KeyScope, UnwrappedKey]:
-        scopes = [(item.subject_id, item.category, ACTIVE) for item, *_ in prepared]
+        scopes = [(p.item.subject_id, p.item.category, ACTIVE) for p in prepared]
         # Keys commit first: a record never exists without its key (an orphan key is harmless).
         with self.store.keys() as session:
             return self.keys.ensure(session, scopes, at=now)
@@ -386,12 +417,26 @@ class Vault:
         self,
         session: Session,
         policy: Policy,
-        prepared: Sequence[tuple[RecordCreate, Category, dict[str, Any], str]],
+        prepared: Sequence[PreparedRecord],
         keys: Mapping[KeyScope, UnwrappedKey],
         now: datetime,
     ) -> None:
         rows = []
-        for item, category, values, record_id in prepared:
+        findings = []
+        for item, category, values, record_id, found in prepared:
+            for field_name, types in found.items():
+                findings.append(
+                    {
+                        "id": _new_id(),
+                        "record_id": record_id,
+                        "subject_id": item.subject_id,
+                        "policy_id": policy.id,
+                        "category": item.category,
+                        "field": field_name,
+                        "types": ",".join(f"{t}:{n}" for t, n in sorted(types.items())),
+                        "found_at": now,
+                    }
+                )
             key_id, dek = keys[(item.subject_id, item.category, ACTIVE)]
             rows.append(
                 {
@@ -408,6 +453,8 @@ class Vault:
             )
         if rows:
             session.execute(insert(Record), rows)
+        if findings:
+            session.execute(insert(FreeTextFinding), findings)
 
     def write(
         self,
@@ -449,8 +496,11 @@ class Vault:
         with self.store.records() as session:
             self._insert(session, policy, prepared, keys, now)
             counts: dict[str, list[str]] = defaultdict(list)
-            for item, *_ in prepared:
-                counts[item.subject_id].append(item.category)
+            flagged: set[str] = set()
+            for prepared_record in prepared:
+                counts[prepared_record.item.subject_id].append(prepared_record.item.category)
+                if prepared_record.free_text:
+                    flagged.add(prepared_record.item.subject_id)
             self.audit.append_many(
                 session,
                 [
@@ -464,12 +514,13 @@ class Vault:
                             c for cat in set(categories) for c in policy.category(cat).clauses
                         ],
                         count=len(categories),
+                        reason="free_text_personal_data" if subject_id in flagged else None,
                         at=now,
                     )
                     for subject_id, categories in counts.items()
                 ],
             )
-        return [record_id for *_, record_id in prepared]
+        return [p.record_id for p in prepared]
 
     # ------------------------------------------------------------------ reads
 
@@ -830,6 +881,12 @@ class Vault:
                         )
                     )
                     destroyed += int(getattr(result, "rowcount", 0) or 0)
+                session.execute(
+                    delete(FreeTextFinding).where(
+                        FreeTextFinding.subject_id == evidence.subject_id,
+                        FreeTextFinding.category.in_(categories),
+                    )
+                )
                 subject = self._subject(session, evidence.subject_id)
                 policy = self.policy(subject.policy_id)
                 # The blind index points at the phone: it goes with the category holding it.

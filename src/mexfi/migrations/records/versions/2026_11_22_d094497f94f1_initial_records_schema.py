@@ -1,8 +1,8 @@
 """initial records schema
 
-Revision ID: 9e8ba4e7e0a8
+Revision ID: d094497f94f1
 Revises:
-Create Date: 2026-11-22 13:13:16.005485
+Create Date: 2026-11-22 13:14:47.582545
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "9e8ba4e7e0a8"
+revision: str = "d094497f94f1"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -125,6 +125,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_disclosures_subject_id"), ["subject_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_disclosures_subject_pseudonym"), ["subject_pseudonym"], unique=False
+        )
+
+    op.create_table(
+        "free_text_findings",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("record_id", sa.String(length=32), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
+        sa.Column("policy_id", sa.String(length=80), nullable=False),
+        sa.Column("category", sa.String(length=80), nullable=False),
+        sa.Column("field", sa.String(length=80), nullable=False),
+        sa.Column("types", sa.String(length=400), nullable=False),
+        sa.Column("found_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_free_text_findings")),
+    )
+    with op.batch_alter_table("free_text_findings", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_free_text_findings_record_id"), ["record_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_free_text_findings_subject_id"), ["subject_id"], unique=False
         )
 
     op.create_table(
@@ -260,6 +280,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subjects_phone_index")
 
     op.drop_table("subjects")
+    with op.batch_alter_table("free_text_findings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_free_text_findings_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_free_text_findings_record_id"))
+
+    op.drop_table("free_text_findings")
     with op.batch_alter_table("disclosures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_disclosures_subject_pseudonym"))
         batch_op.drop_index(batch_op.f("ix_disclosures_subject_id"))

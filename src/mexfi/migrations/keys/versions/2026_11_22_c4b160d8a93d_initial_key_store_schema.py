@@ -1,8 +1,8 @@
 """initial key store schema
 
-Revision ID: d6431b1f197b
+Revision ID: c4b160d8a93d
 Revises:
-Create Date: 2026-11-22 13:13:17.223684
+Create Date: 2026-11-22 13:14:48.407326
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "d6431b1f197b"
+revision: str = "c4b160d8a93d"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
