@@ -13,7 +13,10 @@ from sqlalchemy import create_engine, text
 
 from mexfi.clock import FixedClock
 from mexfi.db import Store, StoreConfig
+from mexfi.policy.loader import load_bundled_policies
+from mexfi.policy.schema import Policy
 from mexfi.secrets import Secrets
+from mexfi.vault import Vault
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get(
@@ -102,3 +105,14 @@ def secrets() -> Secrets:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def policies() -> dict[str, Policy]:
+    return load_bundled_policies()
+
+
+@pytest.fixture
+def vault(store: Store, policies: dict[str, Policy], secrets: Secrets, clock: FixedClock) -> Vault:
+    """A vault over both bundled policies, on each backend, with a fixed clock."""
+    return Vault(store, policies, secrets, clock=clock)

@@ -1,13 +1,8 @@
+"""Values and actors shared by the vault's tests and those built on it."""
+
 from __future__ import annotations
 
-import pytest
-
-from mexfi.clock import FixedClock
-from mexfi.db import Store
-from mexfi.policy.loader import load_bundled_policies
-from mexfi.policy.schema import Policy
-from mexfi.secrets import Secrets
-from mexfi.vault import Actor, Vault
+from mexfi.vault import Actor
 
 RIDER_PHONE = "+994 50 123 45 67"
 DRIVER = {
@@ -26,12 +21,3 @@ SYSTEM = Actor("svc-taxsee", "system")
 SUPPORT = Actor("staff-17", "support")
 DPO = Actor("dpo-1", "dpo")
 
-
-@pytest.fixture(scope="session")
-def policies() -> dict[str, Policy]:
-    return load_bundled_policies()
-
-
-@pytest.fixture
-def vault(store: Store, policies: dict[str, Policy], secrets: Secrets, clock: FixedClock) -> Vault:
-    return Vault(store, policies, secrets, clock=clock)

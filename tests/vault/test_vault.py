@@ -383,7 +383,7 @@ def test_tx_8_destroy_leaves_nothing_decryptable_even_from_a_copy(
     assert data.records == []
     kept = vault.read(driver, ["vehicle_facts"], purpose="service_operation", actor=SYSTEM)
     assert kept.records[0].values["make"] == "Toyota"
-    evidence = vault.destruction_evidence(driver)
+    evidence = vault.destruction_evidence(driver, actor=DPO)
     assert evidence[0].rule_id == "registration_destroyed"
     assert "Rəşad" not in repr(evidence)
 

@@ -18,6 +18,7 @@ from mexfi.cli.db import db_app
 from mexfi.cli.keys import keys_app
 from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
+from mexfi.cli.retention import retention_app, worker_command
 from mexfi.cli.scan import redact_command, scan_command
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
@@ -34,6 +35,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
+app.command("worker")(worker_command)
 app.command("scan")(scan_command)
 app.command("redact")(redact_command)
 

@@ -23,16 +23,23 @@ HERE = Path(__file__).resolve().parent
 def import_models() -> None:
     """Import every capability's ORM models so they register on Base / KeyBase."""
     import mexfi.audit.models
+    import mexfi.retention.models
     import mexfi.vault.models  # noqa: F401
 
 
-def alembic_config(part: str, connection: Connection | None = None) -> Config:
-    """The Alembic config of `records` or `keys`, bound to `connection`."""
+def alembic_config(
+    part: str, connection: Connection | None = None, *, compare_live: bool = False
+) -> Config:
+    """The Alembic config of `records` or `keys`, bound to `connection`.
+
+    `compare_live` makes `alembic check` compare against the store's real schema names.
+    """
     config = Config()
     config.set_main_option("script_location", str(HERE / part))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes["compare_live"] = compare_live
     return config
 
 

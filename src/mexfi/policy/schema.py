@@ -133,13 +133,20 @@ class Duration(StrictModel):
 
     def after(self, start: datetime) -> datetime:
         """The instant this duration after `start`; months and years clamp to month ends."""
+        return self._shift(start, 1)
+
+    def before(self, end: datetime) -> datetime:
+        """The instant this duration before `end` (the cut-off of a retention rule)."""
+        return self._shift(end, -1)
+
+    def _shift(self, moment: datetime, sign: int) -> datetime:
         if self.unit in ("mo", "y"):
-            months = self.count * (12 if self.unit == "y" else 1)
-            year, month0 = divmod(start.month - 1 + months, 12)
-            year += start.year
-            day = min(start.day, calendar.monthrange(year, month0 + 1)[1])
-            return start.replace(year=year, month=month0 + 1, day=day)
-        return start + self.approx
+            months = sign * self.count * (12 if self.unit == "y" else 1)
+            year, month0 = divmod(moment.month - 1 + months, 12)
+            year += moment.year
+            day = min(moment.day, calendar.monthrange(year, month0 + 1)[1])
+            return moment.replace(year=year, month=month0 + 1, day=day)
+        return moment + sign * self.approx
 
     @property
     def approx(self) -> timedelta:

@@ -41,32 +41,41 @@ class KeyService:
         master = self.secrets.current_master
         return master.id, crypto.encrypt(master.key, dek, crypto.wrap_aad(key_id, *scope))
 
-    def load(self, session: Session, scopes: Collection[KeyScope]) -> dict[KeyScope, UnwrappedKey]:
-        """The existing keys of `scopes` (missing ones are absent: shredded or never made)."""
-        found: dict[KeyScope, UnwrappedKey] = {}
+    def _rows(self, session: Session, scopes: Collection[KeyScope]) -> list[DataKey]:
+        rows: list[DataKey] = []
         scope_list = list(dict.fromkeys(scopes))
         for start in range(0, len(scope_list), 500):
             chunk = scope_list[start : start + 500]
             # Row-value IN works on SQLite and PostgreSQL; chunks stay under parameter limits.
             in_scope = tuple_(DataKey.subject_id, DataKey.category, DataKey.tier).in_(chunk)
-            rows = session.scalars(select(DataKey).where(in_scope))
-            for row in rows:
-                found[(row.subject_id, row.category, row.tier)] = (row.id, self._unwrap(row))
-        return found
+            rows.extend(session.scalars(select(DataKey).where(in_scope)))
+        return rows
 
-    def ensure(
+    def load(self, session: Session, scopes: Collection[KeyScope]) -> dict[KeyScope, UnwrappedKey]:
+        """The current (newest) key of each scope; shredded or never-made scopes are absent."""
+        newest: dict[KeyScope, DataKey] = {}
+        for row in self._rows(session, scopes):
+            scope = (row.subject_id, row.category, row.tier)
+            held = newest.get(scope)
+            if held is None or (row.created_at, row.id) > (held.created_at, held.id):
+                newest[scope] = row
+        return {scope: (row.id, self._unwrap(row)) for scope, row in newest.items()}
+
+    def load_all(self, session: Session, scopes: Collection[KeyScope]) -> dict[str, bytes]:
+        """Every live key of `scopes` by key id: a record names the key it was written under."""
+        return {row.id: self._unwrap(row) for row in self._rows(session, scopes)}
+
+    def create(
         self, session: Session, scopes: Collection[KeyScope], *, at: datetime
     ) -> dict[KeyScope, UnwrappedKey]:
-        """The keys of `scopes`, creating the missing ones (flushes; the caller commits)."""
-        keys = self.load(session, scopes)
-        new_rows = []
+        """A fresh key for each scope (older keys stay until shredded)."""
+        keys: dict[KeyScope, UnwrappedKey] = {}
+        rows = []
         for scope in dict.fromkeys(scopes):
-            if scope in keys:
-                continue
             key_id = uuid.uuid4().hex
             dek = crypto.new_data_key()
             master_id, wrapped = self._wrap(key_id, scope, dek)
-            new_rows.append(
+            rows.append(
                 DataKey(
                     id=key_id,
                     subject_id=scope[0],
@@ -78,19 +87,35 @@ class KeyService:
                 )
             )
             keys[scope] = (key_id, dek)
-        if new_rows:
-            session.add_all(new_rows)
+        if rows:
+            session.add_all(rows)
             session.flush()
         return keys
 
-    def key_ids(self, session: Session, subject_id: str, categories: Iterable[str]) -> list[str]:
-        return list(
-            session.scalars(
-                select(DataKey.id).where(
-                    DataKey.subject_id == subject_id, DataKey.category.in_(list(categories))
-                )
-            )
+    def ensure(
+        self, session: Session, scopes: Collection[KeyScope], *, at: datetime
+    ) -> dict[KeyScope, UnwrappedKey]:
+        """The current key of each scope, creating the missing ones (flushes; caller commits)."""
+        keys = self.load(session, scopes)
+        missing = [scope for scope in dict.fromkeys(scopes) if scope not in keys]
+        keys.update(self.create(session, missing, at=at))
+        return keys
+
+    def key_ids(
+        self,
+        session: Session,
+        subject_id: str,
+        categories: Iterable[str],
+        *,
+        tiers: Collection[str] | None = None,
+    ) -> list[str]:
+        """Ids of the live keys of a subject's categories (every tier unless `tiers`)."""
+        query = select(DataKey.id).where(
+            DataKey.subject_id == subject_id, DataKey.category.in_(list(categories))
         )
+        if tiers is not None:
+            query = query.where(DataKey.tier.in_(list(tiers)))
+        return list(session.scalars(query))
 
     def shred(self, session: Session, key_ids: Collection[str]) -> int:
         """Delete data keys: whatever they encrypted can never be decrypted again."""

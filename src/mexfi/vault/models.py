@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from mexfi.db import PASSIVE_SCHEMA, Base, KeyBase
 
@@ -56,16 +56,15 @@ class RecordColumns:
     key_id: Mapped[str] = mapped_column(ID)
     #: Encoded field ciphertexts, see `vault.codec.pack_fields`.
     payload: Mapped[bytes] = mapped_column(LargeBinary)
-
-    @declared_attr
-    def subject_id(cls) -> Mapped[str]:
-        return mapped_column(ID, ForeignKey("subjects.id"))
+    subject_id: Mapped[str]
 
 
 class Record(RecordColumns, Base):
     """One record of one category of one subject: every field encrypted on its own."""
 
     __tablename__ = "records"
+
+    subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"))
 
     __table_args__ = (
         Index("ix_records_subject_category", "subject_id", "category"),
@@ -81,6 +80,10 @@ class PassiveRecord(RecordColumns, Base):
     """
 
     __tablename__ = "passive_records"
+
+    # No foreign key: SQLite keeps none across its schema placeholder, and a passive record
+    # goes with its subject's destruction like any other.
+    subject_id: Mapped[str] = mapped_column(ID)
 
     moved_at: Mapped[datetime]
     rule_id: Mapped[str] = mapped_column(String(80))
@@ -122,6 +125,8 @@ class DestructionEvidence(Base):
     reason: Mapped[str] = mapped_column(String(200))
     rule_id: Mapped[str | None] = mapped_column(String(80))
     request_id: Mapped[str | None] = mapped_column(String(80))
+    #: The legal hold that kept the data, for a `held` certificate.
+    hold_id: Mapped[str | None] = mapped_column(String(32))
     clauses: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[str] = mapped_column(String(120))
     #: pending: keys not yet deleted; shredded: keys deleted, rows remain; complete;
@@ -183,7 +188,10 @@ class OrderLink(Base):
 
 
 class DataKey(KeyBase):
-    """A per-subject, per-category, per-tier data key, wrapped by a master key."""
+    """A per-subject, per-category, per-tier data key, wrapped by a master key.
+
+    The newest key of a scope encrypts new records; older ones live until shredded.
+    """
 
     __tablename__ = "data_keys"
 
@@ -195,6 +203,6 @@ class DataKey(KeyBase):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
-    __table_args__ = (
-        UniqueConstraint("subject_id", "category", "tier", name="uq_data_keys_scope"),
-    )
+    # Not unique: a rekey creates the new key before the old one is shredded, and a record
+    # names the key it was written under.
+    __table_args__ = (Index("ix_data_keys_scope", "subject_id", "category", "tier"),)

@@ -81,6 +81,7 @@ class DestructionReport:
     clauses: tuple[str, ...]
     at: datetime
     status: str
+    hold_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,14 @@ from mexfi.audit import AuditAction, AuditEvent, AuditLog, AuditOutcome
 from mexfi.clock import Clock, SystemClock, utc
 from mexfi.db import Store
 from mexfi.errors import Conflict
-from mexfi.policy.schema import Category, FieldType, Policy, RecipientBasis, RecipientKind
+from mexfi.policy.schema import (
+    Category,
+    FieldType,
+    Policy,
+    RecipientBasis,
+    RecipientKind,
+    RoleKind,
+)
 from mexfi.scan import default_scanner
 from mexfi.secrets import Secrets
 from mexfi.vault import crypto
@@ -537,7 +544,7 @@ class Vault:
     ) -> list[RecordRead]:
         scopes = [(subject.id, c, tier) for c in categories for tier in tiers]
         with self.store.keys() as key_session:
-            keys = self.keys.load(key_session, scopes)
+            keys = self.keys.load_all(key_session, scopes)
         out = []
         for tier in tiers:
             table: type[RecordColumns] = Record if tier == ACTIVE else PassiveRecord
@@ -549,13 +556,13 @@ class Vault:
             if until is not None:
                 query = query.where(table.collected_at < utc(until))
             for row in session.scalars(query.order_by(table.collected_at, table.id)):
-                key = keys.get((subject.id, row.category, tier))
-                if key is None or key[0] != row.key_id:
+                dek = keys.get(row.key_id)
+                if dek is None:
                     # Its key was shredded: a leftover of an interrupted destruction.
                     continue
                 category = policy.category(row.category)
                 values = self.decrypt_payload(
-                    policy, subject.id, row.id, category, row.payload, key[1]
+                    policy, subject.id, row.id, category, row.payload, dek
                 )
                 out.append(
                     RecordRead(
@@ -703,47 +710,147 @@ class Vault:
                 purpose_id=purpose,
                 actor=actor,
             )
-        scope = (subject.id, category_id, ACTIVE)
         with self.store.records() as session:
             current = self._load(session, policy, subject, [category_id])
         target = next((r for r in current if r.id == record_id), None)
         if target is None:
             raise RecordNotFound(f"record {record_id!r} can no longer be decrypted")
-        merged = {**target.values, **dict(values)}
-        normalised = normalise_record(category, merged, policy_id=policy.id)
-        # Re-encrypt every record of the scope under a fresh key, then shred the old key:
-        # the old value's ciphertext becomes undecryptable wherever a copy of it survives.
+        normalised = normalise_record(
+            category, {**target.values, **dict(values)}, policy_id=policy.id
+        )
+        self._rekey_scope(
+            subject,
+            category,
+            current,
+            replace={record_id: normalised},
+            event=self._event(
+                AuditAction.UPDATE,
+                actor,
+                subject=subject,
+                purpose=purpose,
+                categories=[category_id],
+                clauses=checked.clauses,
+                reference=record_id,
+                at=now,
+            ),
+            at=now,
+        )
+
+    def destroy_records(
+        self,
+        subject_id: str,
+        category_id: str,
+        record_ids: Collection[str],
+        *,
+        reason: str,
+        actor: Actor,
+        rule_id: str | None = None,
+        request_id: str | None = None,
+        clauses: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> DestructionReport:
+        """Destroy some active records of a scope: the rest is re-encrypted under a fresh key
+        and the old key shredded, so the destroyed ones are gone from backups too."""
+        now = self._now(at)
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+            policy = self.policy(subject.policy_id)
+            current = self._load(session, policy, subject, [category_id])
+        category = self._category(policy, subject.kind, category_id)
         with self.store.keys() as key_session:
-            old_ids = self.keys.key_ids(key_session, subject.id, [category_id])
-            self.keys.shred(key_session, old_ids)
-            new_key_id, dek = self.keys.ensure(key_session, [scope], at=now)[scope]
-            with self.store.records() as session:
-                for record in current:
-                    payload_values = normalised if record.id == record_id else record.values
-                    session.execute(
-                        update(Record)
-                        .where(Record.id == record.id)
-                        .values(
-                            key_id=new_key_id,
-                            payload=self.encrypt_payload(
-                                policy, subject.id, record.id, category, payload_values, dek
-                            ),
-                            updated_at=now if record.id == record_id else record.updated_at,
-                        )
+            old_ids = self.keys.key_ids(key_session, subject.id, [category_id], tiers=[ACTIVE])
+        drop = {r.id for r in current} & set(record_ids)
+        clause_list = sorted(set(clauses))
+        destroyed = self._rekey_scope(
+            subject,
+            category,
+            current,
+            drop=drop,
+            event=self._event(
+                AuditAction.DESTROY,
+                actor,
+                subject=subject,
+                categories=[category_id],
+                clauses=clause_list,
+                count=len(drop),
+                reason=reason,
+                reference=rule_id or request_id,
+                at=now,
+            ),
+            at=now,
+        )
+        evidence = DestructionEvidence(
+            id=_new_id(),
+            policy_id=policy.id,
+            subject_id=subject.id,
+            subject_pseudonym=subject.pseudonym,
+            categories=category_id,
+            key_ids=",".join(sorted(old_ids)),
+            records_destroyed=destroyed,
+            reason=reason,
+            rule_id=rule_id,
+            request_id=request_id,
+            clauses=",".join(clause_list),
+            actor_id=actor.id,
+            status="complete",
+            started_at=now,
+            completed_at=self.clock.now(),
+        )
+        with self.store.records() as session:
+            session.add(evidence)
+        return self._evidence_read(evidence)
+
+    def _rekey_scope(
+        self,
+        subject: Subject,
+        category: Category,
+        current: Sequence[RecordRead],
+        *,
+        replace: Mapping[str, dict[str, Any]] | None = None,
+        drop: Collection[str] = (),
+        event: AuditEvent,
+        at: datetime,
+    ) -> int:
+        """Re-encrypt a scope's active records under a fresh key, then shred the old keys.
+
+        Whatever the old keys encrypted (an old value, a dropped record) becomes
+        undecryptable wherever a copy of it survives. Crash-safe in every order:
+        the new key commits first, the rows next, the old keys are shredded last.
+        """
+        policy = self.policy(subject.policy_id)
+        scope = (subject.id, category.id, ACTIVE)
+        replace = replace or {}
+        with self.store.keys() as key_session:
+            old_ids = self.keys.key_ids(key_session, subject.id, [category.id], tiers=[ACTIVE])
+            new_key_id, dek = self.keys.create(key_session, [scope], at=at)[scope]
+        with self.store.records() as session:
+            for record in current:
+                if record.id in drop:
+                    continue
+                session.execute(
+                    update(Record)
+                    .where(Record.id == record.id)
+                    .values(
+                        key_id=new_key_id,
+                        payload=self.encrypt_payload(
+                            policy,
+                            subject.id,
+                            record.id,
+                            category,
+                            replace.get(record.id, record.values),
+                            dek,
+                        ),
+                        updated_at=at if record.id in replace else record.updated_at,
                     )
-                self.audit.append(
-                    session,
-                    self._event(
-                        AuditAction.UPDATE,
-                        actor,
-                        subject=subject,
-                        purpose=purpose,
-                        categories=[category_id],
-                        clauses=checked.clauses,
-                        reference=record_id,
-                        at=now,
-                    ),
                 )
+            dropped = 0
+            if drop:
+                result = session.execute(delete(Record).where(Record.id.in_(list(drop))))
+                dropped = int(getattr(result, "rowcount", 0) or 0)
+            self.audit.append(session, event)
+        with self.store.keys() as key_session:
+            self.keys.shred(key_session, old_ids)
+        return dropped
 
     # ------------------------------------------------------------------ destruction
 
@@ -943,6 +1050,7 @@ class Vault:
             clauses=tuple(c for c in row.clauses.split(",") if c),
             at=row.completed_at or row.started_at,
             status=row.status,
+            hold_id=row.hold_id,
         )
 
     def complete_destructions(self, *, actor: Actor, batch_size: int = 1000) -> int:
@@ -962,7 +1070,11 @@ class Vault:
             self._finish_destructions(pending, actor=actor)
             finished += len(pending)
 
-    def destruction_evidence(self, subject_id: str) -> list[DestructionReport]:
+    def destruction_evidence(self, subject_id: str, *, actor: Actor) -> list[DestructionReport]:
+        """A subject's destruction certificates, for the DPO or the subject itself (TX-8)."""
+        with self.store.records() as session:
+            subject = self._subject(session, subject_id)
+        self._require_dpo_or_self(subject, actor, "destruction certificates", ("TX-8",))
         with self.store.records() as session:
             rows = session.scalars(
                 select(DestructionEvidence)
@@ -1178,22 +1290,27 @@ class Vault:
                     return consent.id
         return None
 
+    def _require_dpo_or_self(
+        self, subject: Subject, actor: Actor, what: str, clauses: tuple[str, ...]
+    ) -> None:
+        """Registers about a subject are for the DPO and for the subject itself."""
+        policy = self.policy(subject.policy_id)
+        roles = {r.id: r for r in policy.roles}
+        role = roles.get(actor.role)
+        own = role is not None and role.kind is RoleKind.SUBJECT and actor.subject_id == subject.id
+        if not (own or actor.role == "dpo"):
+            with self._denials_audited(actor, subject, "registers", ()):
+                raise PurposeDenied(
+                    f"only the DPO and the subject may read {what}",
+                    reason="register_not_allowed",
+                    clauses=clauses,
+                )
+
     def disclosures(self, subject_id: str, *, actor: Actor) -> list[DisclosureRead]:
         """The disclosure register of a subject, for the DPO or the subject itself (TX-3.4)."""
         with self.store.records() as session:
             subject = self._subject(session, subject_id)
-            policy = self.policy(subject.policy_id)
-            role = policy.role(actor.role) if actor.role in {r.id for r in policy.roles} else None
-            own = (
-                role is not None and role.kind.value == "subject" and actor.subject_id == subject.id
-            )
-        if not (own or actor.role == "dpo"):
-            with self._denials_audited(actor, subject, "disclosure_register", ()):
-                raise PurposeDenied(
-                    "only the DPO and the subject may read the disclosure register",
-                    reason="register_not_allowed",
-                    clauses=("TX-3.4",),
-                )
+        self._require_dpo_or_self(subject, actor, "the disclosure register", ("TX-3.4",))
         with self.store.records() as session:
             rows = session.scalars(
                 select(Disclosure)

@@ -1,8 +1,8 @@
 """initial records schema
 
-Revision ID: d094497f94f1
+Revision ID: e8c336c5611e
 Revises:
-Create Date: 2026-11-22 13:14:47.582545
+Create Date: 2026-11-22 13:18:44.280294
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "d094497f94f1"
+revision: str = "e8c336c5611e"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.Column("rule_id", sa.String(length=80), nullable=True),
         sa.Column("request_id", sa.String(length=80), nullable=True),
+        sa.Column("hold_id", sa.String(length=32), nullable=True),
         sa.Column("clauses", sa.Text(), nullable=False),
         sa.Column("actor_id", sa.String(length=120), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -148,6 +149,53 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "legal_holds",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("policy_id", sa.String(length=80), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=True),
+        sa.Column("category", sa.String(length=80), nullable=True),
+        sa.Column("reason", sa.String(length=400), nullable=False),
+        sa.Column("placed_by", sa.String(length=120), nullable=False),
+        sa.Column("placed_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lifted_by", sa.String(length=120), nullable=True),
+        sa.Column("lifted_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_holds")),
+    )
+    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_legal_holds_policy_id"), ["policy_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_legal_holds_subject_id"), ["subject_id"], unique=False)
+
+    op.create_table(
+        "passive_records",
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
+        sa.Column("moved_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rule_id", sa.String(length=80), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=80), nullable=False),
+        sa.Column("collected_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passive_records")),
+        schema="passive_tier",
+    )
+    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
+        batch_op.create_index(
+            "ix_passive_records_subject_category", ["subject_id", "category"], unique=False
+        )
+
+    op.create_table(
+        "retention_runs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("as_of", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_runs")),
+    )
+    op.create_table(
         "subjects",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("policy_id", sa.String(length=80), nullable=False),
@@ -188,36 +236,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_order_links_driver_id"), ["driver_id"], unique=False)
 
     op.create_table(
-        "passive_records",
-        sa.Column("moved_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("rule_id", sa.String(length=80), nullable=False),
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("category", sa.String(length=80), nullable=False),
-        sa.Column("collected_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("key_id", sa.String(length=32), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("subject_id", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["subject_id"], ["subjects.id"], name=op.f("fk_passive_records_subject_id_subjects")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_passive_records")),
-        schema="passive_tier",
-    )
-    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
-        batch_op.create_index(
-            "ix_passive_records_subject_category", ["subject_id", "category"], unique=False
-        )
-
-    op.create_table(
         "records",
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("category", sa.String(length=80), nullable=False),
         sa.Column("collected_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("subject_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["subject_id"], ["subjects.id"], name=op.f("fk_records_subject_id_subjects")
         ),
@@ -266,10 +292,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_records_category_collected_at")
 
     op.drop_table("records")
-    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
-        batch_op.drop_index("ix_passive_records_subject_category")
-
-    op.drop_table("passive_records", schema="passive_tier")
     with op.batch_alter_table("order_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_links_driver_id"))
         batch_op.drop_index(batch_op.f("ix_order_links_customer_id"))
@@ -280,6 +302,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subjects_phone_index")
 
     op.drop_table("subjects")
+    op.drop_table("retention_runs")
+    with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
+        batch_op.drop_index("ix_passive_records_subject_category")
+
+    op.drop_table("passive_records", schema="passive_tier")
+    with op.batch_alter_table("legal_holds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_legal_holds_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_legal_holds_policy_id"))
+
+    op.drop_table("legal_holds")
     with op.batch_alter_table("free_text_findings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_free_text_findings_subject_id"))
         batch_op.drop_index(batch_op.f("ix_free_text_findings_record_id"))
