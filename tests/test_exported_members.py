@@ -6,7 +6,17 @@ import importlib
 
 import pytest
 
-MODULES = ["mexfi", "mexfi.audit", "mexfi.errors", "mexfi.scan", "mexfi.vault"]
+MODULES = [
+    "mexfi",
+    "mexfi.audit",
+    "mexfi.bench",
+    "mexfi.errors",
+    "mexfi.policy",
+    "mexfi.retention",
+    "mexfi.scan",
+    "mexfi.services",
+    "mexfi.vault",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -152,6 +152,12 @@ def _to_file_data(value: Secrets) -> dict[str, Any]:
     }
 
 
+def save_key_file(value: Secrets, path: Path) -> Path:
+    """Write `value` to a key file (mode 0600), replacing any file there."""
+    _write_file(path, _to_file_data(value))
+    return path
+
+
 def init_key_file(path: Path | None = None) -> Path:
     """Write a new key file with fresh secrets; refuse to overwrite one."""
     path = path or key_file_path()

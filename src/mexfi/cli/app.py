@@ -14,12 +14,14 @@ import typer
 from rich.markup import escape
 
 from mexfi.cli.audit import audit_app
+from mexfi.cli.bench import bench_app
 from mexfi.cli.db import db_app
+from mexfi.cli.generate import generate_command
 from mexfi.cli.keys import keys_app
 from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
 from mexfi.cli.retention import retention_app, worker_command
-from mexfi.cli.scan import redact_command, scan_command
+from mexfi.cli.scan import bench_scan_command, redact_command, scan_command
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
 __all__ = ["app", "exit_code_for", "main"]
@@ -37,8 +39,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 app.command("worker")(worker_command)
+app.command("generate")(generate_command)
+app.add_typer(bench_app, name="bench")
 app.command("scan")(scan_command)
 app.command("redact")(redact_command)
+bench_app.command("scan")(bench_scan_command)
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [
     (NotFound, 3),
