@@ -8,10 +8,9 @@ Every error names the field and what was expected, never the value.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +24,7 @@ from mexfi.vault.errors import CardDataRefused, InvalidValue, UndeclaredData
 __all__ = [
     "decode_value",
     "encode_value",
+    "field_types",
     "normalise_phone",
     "normalise_record",
     "pack_fields",
@@ -60,8 +60,19 @@ def _where(category: Category, field: DataField) -> str:
     return f"field {field.name!r} of category {category.id!r}"
 
 
+_DIGIT = re.compile(r"\d")
+_CVV_HINT = re.compile(r"(?i)cv[vc]|cid|code|kod|код|свв")
+
+
 def _check_card_data(category: Category, field: DataField, text: str) -> None:
-    hits = find_card_numbers(text) + find_security_codes(text)
+    # Cheap pre-checks first: this runs on every text value written.
+    many_digits = len(_DIGIT.findall(text)) >= 13
+    labelled = _CVV_HINT.search(text) is not None
+    if not (many_digits or labelled):
+        return
+    hits = (find_card_numbers(text) if many_digits else []) + (
+        find_security_codes(text) if labelled else []
+    )
     if hits:
         hit = hits[0]
         what = "a payment card number" if hit.kind == "card_number" else "a card security code"
@@ -73,135 +84,228 @@ def _check_card_data(category: Category, field: DataField, text: str) -> None:
         )
 
 
-def _normalise(category: Category, field: DataField, value: Any) -> Any:
+def _bad(category: Category, field: DataField, expected: str) -> InvalidValue:
+    return InvalidValue(f"{_where(category, field)} expects {expected}")
+
+
+def _n_bytes(category: Category, field: DataField, value: Any) -> Any:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise _bad(category, field, "bytes")
+    return bytes(value)
+
+
+def _n_boolean(category: Category, field: DataField, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise _bad(category, field, "true or false")
+    return value
+
+
+def _n_integer(category: Category, field: DataField, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(category, field, "a whole number")
+    return value
+
+
+def _n_number(category: Category, field: DataField, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise _bad(category, field, "a number")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise _bad(category, field, "a number") from None
+    if not number.is_finite():
+        raise _bad(category, field, "a finite number")
+    return number.quantize(Decimal("0.01")) if field.type is FieldType.MONEY else number
+
+
+def _n_date(category: Category, field: DataField, value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise _bad(category, field, "a date without time")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _bad(category, field, "a date (YYYY-MM-DD)") from None
+    if not isinstance(value, date):
+        raise _bad(category, field, "a date")
+    return value
+
+
+def _n_datetime(category: Category, field: DataField, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise _bad(category, field, "an ISO 8601 date-time") from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise _bad(category, field, "a timezone-aware date-time")
+    return value
+
+
+def _n_geo_point(category: Category, field: DataField, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        value = (value.get("lat"), value.get("lon"))
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise _bad(category, field, "a point (lat, lon)")
+    try:
+        lat, lon = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        raise _bad(category, field, "a point of two numbers (lat, lon)") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise _bad(category, field, "a latitude in [-90, 90] and a longitude in [-180, 180]")
+    return (lat, lon)
+
+
+def _n_text(category: Category, field: DataField, value: Any) -> Any:
+    """Every text type: stripped, checked for card data, then validated by its kind."""
     kind = field.type
-    where = _where(category, field)
-
-    def bad(expected: str) -> InvalidValue:
-        return InvalidValue(f"{where} expects {expected}")
-
-    if kind is FieldType.BYTES:
-        if not isinstance(value, bytes | bytearray | memoryview):
-            raise bad("bytes")
-        return bytes(value)
-    if kind is FieldType.BOOLEAN:
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if kind is FieldType.INTEGER:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("a whole number")
-        return value
-    if kind in (FieldType.DECIMAL, FieldType.MONEY):
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise bad("a number")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise bad("a number") from None
-        if not number.is_finite():
-            raise bad("a finite number")
-        return number.quantize(Decimal("0.01")) if kind is FieldType.MONEY else number
-    if kind is FieldType.DATE:
-        if isinstance(value, datetime):
-            raise bad("a date without time")
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise bad("a date (YYYY-MM-DD)") from None
-        if not isinstance(value, date):
-            raise bad("a date")
-        return value
-    if kind is FieldType.DATETIME:
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                raise bad("an ISO 8601 date-time") from None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise bad("a timezone-aware date-time")
-        return value
-    if kind is FieldType.GEO_POINT:
-        if isinstance(value, Mapping):
-            value = (value.get("lat"), value.get("lon"))
-        if not isinstance(value, tuple | list) or len(value) != 2:
-            raise bad("a point (lat, lon)")
-        try:
-            lat, lon = float(value[0]), float(value[1])
-        except (TypeError, ValueError):
-            raise bad("a point of two numbers (lat, lon)") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise bad("a latitude in [-90, 90] and a longitude in [-180, 180]")
-        return (lat, lon)
-
-    # Everything else is text.
     if not isinstance(value, str):
-        raise bad("text")
+        raise _bad(category, field, "text")
     text = value.strip()
     if field.required and not text:
-        raise bad("a non-empty text")
+        raise _bad(category, field, "a non-empty text")
     if kind not in _CARD_EXEMPT:
         _check_card_data(category, field, text)
-    if kind is FieldType.PHONE:
-        try:
-            return normalise_phone(text)
-        except InvalidValue as exc:
-            raise InvalidValue(f"{where}: {exc.message}", hint=exc.hint) from None
-    if kind is FieldType.EMAIL:
-        if not _EMAIL_RE.match(text):
-            raise bad("an e-mail address")
-        local, _, domain = text.rpartition("@")
-        return f"{local}@{domain.lower()}"
-    if kind is FieldType.IP_ADDRESS:
-        try:
-            return str(ipaddress.ip_address(text))
-        except ValueError:
-            raise bad("an IPv4 or IPv6 address") from None
-    if kind is FieldType.ENUM:
-        if text not in (field.values or []):
-            raise bad(f"one of {', '.join(field.values or [])}")
-        return text
-    if kind is FieldType.CARD_LAST4:
-        if not re.fullmatch(r"\d{4}", text):
-            raise bad("the last four digits of a card")
-        return text
-    if kind is FieldType.PAYMENT_CARD_NUMBER:
-        digits = re.sub(r"[ \-]", "", text)
-        if not (_DIGITS_RE.match(digits) and 13 <= len(digits) <= 19 and luhn_valid(digits)):
-            raise bad("a valid payment card number")
-        return digits
-    if kind is FieldType.TRANSPORT_CARD_NUMBER:
-        digits = re.sub(r"[ \-]", "", text)
-        if not (_DIGITS_RE.match(digits) and 8 <= len(digits) <= 20):
-            raise bad("a transport card number of 8 to 20 digits")
-        return digits
-    if kind is FieldType.IBAN:
-        compact = text.replace(" ", "").upper()
-        if (
-            not _IBAN_RE.match(compact)
-            or int("".join(str(int(c, 36)) for c in compact[4:] + compact[:4])) % 97 != 1
-        ):
-            raise bad("a valid IBAN")
-        return compact
-    if kind is FieldType.BIC:
-        compact = text.replace(" ", "").upper()
-        if not (_BIC_RE.match(compact) or re.fullmatch(r"\d{6,9}", compact)):
-            raise bad("a bank identification code (BIC/SWIFT or a national bank code)")
-        return compact
-    if kind is FieldType.COUNTRY:
-        if not re.fullmatch(r"[A-Za-z]{2}", text):
-            raise bad("a two-letter country code")
-        return text.upper()
-    if kind is FieldType.LANGUAGE:
-        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", text):
-            raise bad("a language code such as az, ru or en")
-        return text
-    if kind is FieldType.CARD_TOKEN and find_card_numbers(text):
+    validate = _TEXT_KINDS.get(kind)
+    return text if validate is None else validate(category, field, text)
+
+
+def _t_phone(category: Category, field: DataField, text: str) -> str:
+    try:
+        return normalise_phone(text)
+    except InvalidValue as exc:
+        raise InvalidValue(f"{_where(category, field)}: {exc.message}", hint=exc.hint) from None
+
+
+def _t_email(category: Category, field: DataField, text: str) -> str:
+    if not _EMAIL_RE.match(text):
+        raise _bad(category, field, "an e-mail address")
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _t_ip(category: Category, field: DataField, text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _bad(category, field, "an IPv4 or IPv6 address") from None
+
+
+def _t_enum(category: Category, field: DataField, text: str) -> str:
+    if text not in (field.values or []):
+        raise _bad(category, field, f"one of {', '.join(field.values or [])}")
+    return text
+
+
+def _t_last4(category: Category, field: DataField, text: str) -> str:
+    if not re.fullmatch(r"\d{4}", text):
+        raise _bad(category, field, "the last four digits of a card")
+    return text
+
+
+def _t_payment_card(category: Category, field: DataField, text: str) -> str:
+    digits = re.sub(r"[ \-]", "", text)
+    if not (_DIGITS_RE.match(digits) and 13 <= len(digits) <= 19 and luhn_valid(digits)):
+        raise _bad(category, field, "a valid payment card number")
+    return digits
+
+
+def _t_transport_card(category: Category, field: DataField, text: str) -> str:
+    digits = re.sub(r"[ \-]", "", text)
+    if not (_DIGITS_RE.match(digits) and 8 <= len(digits) <= 20):
+        raise _bad(category, field, "a transport card number of 8 to 20 digits")
+    return digits
+
+
+def _t_iban(category: Category, field: DataField, text: str) -> str:
+    compact = text.replace(" ", "").upper()
+    if (
+        not _IBAN_RE.match(compact)
+        or int("".join(str(int(c, 36)) for c in compact[4:] + compact[:4])) % 97 != 1
+    ):
+        raise _bad(category, field, "a valid IBAN")
+    return compact
+
+
+def _t_bic(category: Category, field: DataField, text: str) -> str:
+    compact = text.replace(" ", "").upper()
+    if not (_BIC_RE.match(compact) or re.fullmatch(r"\d{6,9}", compact)):
+        raise _bad(
+            category, field, "a bank identification code (BIC/SWIFT or a national bank code)"
+        )
+    return compact
+
+
+def _t_country(category: Category, field: DataField, text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", text):
+        raise _bad(category, field, "a two-letter country code")
+    return text.upper()
+
+
+def _t_language(category: Category, field: DataField, text: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", text):
+        raise _bad(category, field, "a language code such as az, ru or en")
+    return text
+
+
+def _t_card_token(category: Category, field: DataField, text: str) -> str:
+    if find_card_numbers(text):
         raise CardDataRefused(
-            f"{where} looks like a card number, not an acquirer token (TX-14, TX-15)"
+            f"{_where(category, field)} looks like a card number, not an acquirer token "
+            "(TX-14, TX-15)"
         )
     return text
+
+
+_TEXT_KINDS: dict[FieldType, Callable[[Category, DataField, str], str]] = {
+    FieldType.PHONE: _t_phone,
+    FieldType.EMAIL: _t_email,
+    FieldType.IP_ADDRESS: _t_ip,
+    FieldType.ENUM: _t_enum,
+    FieldType.CARD_LAST4: _t_last4,
+    FieldType.PAYMENT_CARD_NUMBER: _t_payment_card,
+    FieldType.TRANSPORT_CARD_NUMBER: _t_transport_card,
+    FieldType.IBAN: _t_iban,
+    FieldType.BIC: _t_bic,
+    FieldType.COUNTRY: _t_country,
+    FieldType.LANGUAGE: _t_language,
+    FieldType.CARD_TOKEN: _t_card_token,
+}
+
+#: The normaliser of each field type; types not listed are text (`_n_text`).
+_NORMALISERS: dict[FieldType, Callable[[Category, DataField, Any], Any]] = {
+    FieldType.BYTES: _n_bytes,
+    FieldType.BOOLEAN: _n_boolean,
+    FieldType.INTEGER: _n_integer,
+    FieldType.DECIMAL: _n_number,
+    FieldType.MONEY: _n_number,
+    FieldType.DATE: _n_date,
+    FieldType.DATETIME: _n_datetime,
+    FieldType.GEO_POINT: _n_geo_point,
+}
+
+
+def _normalise(category: Category, field: DataField, value: Any) -> Any:
+    return _NORMALISERS.get(field.type, _n_text)(category, field, value)
+
+
+_FIELDS: dict[int, tuple[Category, dict[str, DataField], dict[str, FieldType]]] = {}
+
+
+def _fields(category: Category) -> tuple[Category, dict[str, DataField], dict[str, FieldType]]:
+    # Policies are frozen: each category's lookup tables are built once (keyed by identity,
+    # holding the category so the id cannot be reused while cached).
+    cached = _FIELDS.get(id(category))
+    if cached is None or cached[0] is not category:
+        by_name = {f.name: f for f in category.fields}
+        cached = (category, by_name, {name: f.type for name, f in by_name.items()})
+        _FIELDS[id(category)] = cached
+    return cached
+
+
+def field_types(category: Category) -> dict[str, FieldType]:
+    """{field name: type} of a category."""
+    return _fields(category)[2]
 
 
 def normalise_record(
@@ -211,8 +315,9 @@ def normalise_record(
     if not isinstance(values, Mapping):
         raise InvalidValue(f"the values of category {category.id!r} must be a mapping of fields")
     out: dict[str, Any] = {}
+    by_name = _fields(category)[1]
     for name, value in values.items():
-        field = category.field(name)
+        field = by_name.get(name)
         if field is None:
             declared = ", ".join(f.name for f in category.fields)
             raise UndeclaredData(
@@ -235,28 +340,38 @@ def normalise_record(
 
 
 def encode_value(kind: FieldType, value: Any) -> bytes:
+    """The bytes of a normalised value; its declared type says how to read them back."""
     if kind is FieldType.BYTES:
         return bytes(value)
-    if isinstance(value, Decimal | date | datetime):
-        value = str(value) if isinstance(value, Decimal) else value.isoformat()
-    elif isinstance(value, tuple):
-        value = list(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    if isinstance(value, str):
+        return value.encode()
+    if kind is FieldType.BOOLEAN:
+        return b"1" if value else b"0"
+    if kind is FieldType.GEO_POINT:
+        return f"{value[0]!r},{value[1]!r}".encode()
+    if isinstance(value, date | datetime):
+        return value.isoformat().encode()
+    return str(value).encode()  # integers and decimals
 
 
 def decode_value(kind: FieldType, raw: bytes) -> Any:
     if kind is FieldType.BYTES:
         return raw
-    value = json.loads(raw)
+    text = raw.decode()
     if kind in (FieldType.DECIMAL, FieldType.MONEY):
-        return Decimal(value)
+        return Decimal(text)
+    if kind is FieldType.INTEGER:
+        return int(text)
+    if kind is FieldType.BOOLEAN:
+        return text == "1"
     if kind is FieldType.DATE:
-        return date.fromisoformat(value)
+        return date.fromisoformat(text)
     if kind is FieldType.DATETIME:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(text)
     if kind is FieldType.GEO_POINT:
-        return (float(value[0]), float(value[1]))
-    return value
+        lat, _, lon = text.partition(",")
+        return (float(lat), float(lon))
+    return text
 
 
 _HEADER = struct.Struct(">HI")

@@ -24,7 +24,9 @@ __all__ = [
     "blind_index",
     "decrypt",
     "encrypt",
+    "encrypt_many",
     "field_aad",
+    "field_aad_prefix",
     "new_data_key",
     "pseudonym",
     "wrap_aad",
@@ -54,6 +56,17 @@ def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return nonce + _cipher(key).encrypt(nonce, plaintext, aad)
 
 
+def encrypt_many(key: bytes, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """`encrypt` for several (plaintext, aad) pairs, drawing all nonces in one call."""
+    cipher = _cipher(key)
+    nonces = os.urandom(NONCE_BYTES * len(items))
+    out = []
+    for index, (plaintext, aad) in enumerate(items):
+        nonce = nonces[index * NONCE_BYTES : (index + 1) * NONCE_BYTES]
+        out.append(nonce + cipher.encrypt(nonce, plaintext, aad))
+    return out
+
+
 def decrypt(key: bytes, blob: bytes, aad: bytes, *, what: str = "value") -> bytes:
     try:
         return _cipher(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
@@ -64,8 +77,13 @@ def decrypt(key: bytes, blob: bytes, aad: bytes, *, what: str = "value") -> byte
         ) from None
 
 
+def field_aad_prefix(policy_id: str, subject_id: str, record_id: str, category: str) -> str:
+    """The associated data of a record's fields, less the field name."""
+    return f"mexfi/v1/field|{policy_id}|{subject_id}|{record_id}|{category}|"
+
+
 def field_aad(policy_id: str, subject_id: str, record_id: str, category: str, field: str) -> bytes:
-    return f"mexfi/v1/field|{policy_id}|{subject_id}|{record_id}|{category}|{field}".encode()
+    return (field_aad_prefix(policy_id, subject_id, record_id, category) + field).encode()
 
 
 def wrap_aad(key_id: str, subject_id: str, category: str, tier: str) -> bytes:
