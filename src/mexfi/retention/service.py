@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mexfi.audit import AuditAction, AuditEvent
@@ -35,7 +35,7 @@ from mexfi.retention.schemas import HoldRead, RuleOutcome, RunReport
 from mexfi.vault import Actor, DestructionReport, Vault
 from mexfi.vault.errors import InvalidValue
 from mexfi.vault.models import DestructionEvidence, PassiveRecord, Record, Subject
-from mexfi.vault.service import ACTIVE, PASSIVE
+from mexfi.vault.service import ACTIVE, PASSIVE, bulk_insert
 
 __all__ = [
     "RetentionEngine",
@@ -258,6 +258,7 @@ class RetentionEngine:
                         status="running",
                     )
                 )
+            self._refresh_statistics()
             # Destructions a crash interrupted are finished before anything new starts.
             report.recovered = self.vault.complete_destructions(
                 actor=Actor(RETENTION_ACTOR_ID, "system"), batch_size=self.batch_size
@@ -279,6 +280,19 @@ class RetentionEngine:
                 run.finished_at = self.vault.clock.now()
                 run.summary = json.dumps([r.to_dict() for r in report.rules])
         return report
+
+    def _refresh_statistics(self) -> None:
+        """PostgreSQL: fresh planner statistics before a sweep.
+
+        After a bulk load, stale estimates make the planner loop over subjects with a
+        bitmap scan each, hundreds of times a batch; ANALYZE samples, so it costs little.
+        """
+        engine = self.vault.store.records_engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "ANALYZE subjects, records, legal_holds, destruction_evidence"
+                )
 
     # ------------------------------------------------------------------ rules
 
@@ -355,17 +369,27 @@ class RetentionEngine:
         actor = retention_actor(policy)
         while not self.should_stop():
             with self.vault.store.records() as session:
+                # No ORDER BY: any due rows will do, and without it PostgreSQL stops at
+                # the batch size instead of sorting every due row under the lock.
                 ids_query = self._lock(
-                    self._due_records(policy, rule, cutoff, held=False)
-                    .order_by(Record.collected_at, Record.id)
-                    .limit(self.batch_size),
+                    self._due_records(policy, rule, cutoff, held=False).limit(self.batch_size),
                     session,
                     Record,
                 )
                 ids = list(session.scalars(ids_query))
                 if not ids:
                     return
-                rows = list(session.scalars(select(Record).where(Record.id.in_(ids))))
+                rows = session.execute(
+                    select(
+                        Record.id,
+                        Record.subject_id,
+                        Record.category,
+                        Record.collected_at,
+                        Record.updated_at,
+                        Record.key_id,
+                        Record.payload,
+                    ).where(Record.id.in_(ids))
+                ).all()
                 moved = self._move_rows(session, policy, rule, rows, actor)
                 outcome.done += len(ids)
                 outcome.records += moved
@@ -377,7 +401,7 @@ class RetentionEngine:
         session: Session,
         policy: Policy,
         rule: RetentionRule,
-        rows: Sequence[Record],
+        rows: Sequence[Row[str, str, str, datetime, datetime | None, str, bytes]],
         actor: Actor,
     ) -> int:
         vault = self.vault
@@ -423,8 +447,7 @@ class RetentionEngine:
                 }
             )
             per_subject[row.subject_id].append(row.category)
-        if moved:
-            session.execute(insert(PassiveRecord), moved)
+        bulk_insert(session, PassiveRecord, moved)
         session.execute(delete(Record).where(Record.id.in_([r.id for r in rows])))
         vault.audit.append_many(
             session,
@@ -499,9 +522,7 @@ class RetentionEngine:
                 ids = list(
                     session.scalars(
                         self._lock(
-                            query.order_by(Subject.registered_at, Subject.id).limit(
-                                self.batch_size
-                            ),
+                            query.limit(self.batch_size),
                             session,
                             Subject,
                         )

@@ -14,12 +14,12 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mexfi.audit import AuditAction, AuditEvent, AuditLog, AuditOutcome
 from mexfi.clock import Clock, SystemClock, utc
-from mexfi.db import Store
+from mexfi.db import Base, Store
 from mexfi.errors import Conflict
 from mexfi.policy.schema import (
     Category,
@@ -72,7 +72,7 @@ from mexfi.vault.schemas import (
     SubjectRead,
 )
 
-__all__ = ["ACTIVE", "PASSIVE", "TIERS", "Vault"]
+__all__ = ["ACTIVE", "PASSIVE", "TIERS", "Vault", "bulk_insert"]
 
 ACTIVE = "active"
 PASSIVE = "passive"
@@ -106,24 +106,27 @@ def free_text_findings(category: Category, values: Mapping[str, Any]) -> dict[st
 
 #: From this many rows on, PostgreSQL gets them through COPY rather than INSERT.
 COPY_THRESHOLD = 64
-_RECORD_COLUMNS = (
-    "id",
-    "subject_id",
-    "category",
-    "collected_at",
-    "updated_at",
-    "key_id",
-    "payload",
-)
 
 
-def _copy_records(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Bulk-load records with COPY on the session's own connection (same transaction)."""
-    driver = session.connection().connection.driver_connection
-    statement = f"COPY records ({', '.join(_RECORD_COLUMNS)}) FROM STDIN"
+def bulk_insert(session: Session, table: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: COPY on PostgreSQL, INSERT elsewhere."""
+    if not rows:
+        return
+    if len(rows) < COPY_THRESHOLD or session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    target = table.__table__
+    assert isinstance(target, Table)
+    connection = session.connection()
+    translate = connection.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(target.schema, target.schema)
+    name = f'"{schema}".{target.name}' if schema else target.name
+    driver = connection.connection.driver_connection
+    statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row([row[column] for column in _RECORD_COLUMNS])
+            copy.write_row([row[column] for column in columns])
 
 
 def _new_id() -> str:
@@ -364,6 +367,46 @@ class Vault:
             )
         return _subject_read(row)
 
+    def register_many(
+        self,
+        *,
+        policy_id: str,
+        kind: str,
+        count: int,
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> list[SubjectRead]:
+        """Create `count` subjects with no records yet (bulk loads write them with write_many)."""
+        policy = self.policy(policy_id)
+        if kind not in {s.id for s in policy.subjects}:
+            raise InvalidValue(f"subject kind {kind!r} is not declared in policy {policy_id!r}")
+        now = self._now(at)
+        rows = []
+        for _ in range(count):
+            subject_id = _new_id()
+            rows.append(
+                Subject(
+                    id=subject_id,
+                    policy_id=policy_id,
+                    kind=kind,
+                    pseudonym=self.pseudonym(subject_id),
+                    phone_index=None,
+                    status="active",
+                    registered_at=now,
+                )
+            )
+        with self.store.records() as session:
+            session.add_all(rows)
+            session.flush()
+            self.audit.append_many(
+                session,
+                [
+                    self._event(AuditAction.REGISTER, actor, subject=row, count=0, at=now)
+                    for row in rows
+                ],
+            )
+        return [_subject_read(row) for row in rows]
+
     def find_by_phone(self, policy_id: str, phone: str) -> SubjectRead | None:
         """The subject registered with this phone, through the blind index only."""
         index = self.phone_index(phone)
@@ -494,10 +537,7 @@ class Vault:
     def _insert(
         session: Session, rows: Sequence[dict[str, Any]], findings: Sequence[dict[str, Any]]
     ) -> None:
-        if len(rows) >= COPY_THRESHOLD and session.get_bind().dialect.name == "postgresql":
-            _copy_records(session, rows)
-        elif rows:
-            session.execute(insert(Record), list(rows))
+        bulk_insert(session, Record, rows)
         if findings:
             session.execute(insert(FreeTextFinding), list(findings))
 
@@ -1010,43 +1050,43 @@ class Vault:
                 [k for e in pending if e.status == "pending" for k in e.key_ids.split(",") if k],
             )
         completed = self.clock.now()
+        todo = [e for e in pending if e.status != "complete"]
+        # A key belongs to one subject and category: deleting by key id is exact, and lets a
+        # whole batch of subjects go in a few statements.
+        key_owner = {
+            key: evidence.id for evidence in todo for key in evidence.key_ids.split(",") if key
+        }
+        destroyed: Counter[str] = Counter()
         with self.store.records() as session:
-            events = []
-            for evidence in pending:
-                if evidence.status == "complete":
-                    continue
-                categories = [c for c in evidence.categories.split(",") if c]
-                keys = [k for k in evidence.key_ids.split(",") if k]
-                destroyed = 0
+            keys = list(key_owner)
+            for start in range(0, len(keys), 1000):
+                chunk = keys[start : start + 1000]
                 for table in (Record, PassiveRecord):
-                    result = session.execute(
-                        delete(table).where(
-                            table.subject_id == evidence.subject_id,
-                            table.category.in_(categories),
-                            table.key_id.in_(keys),
-                        )
+                    gone = session.execute(
+                        delete(table).where(table.key_id.in_(chunk)).returning(table.key_id)
                     )
-                    destroyed += int(getattr(result, "rowcount", 0) or 0)
+                    destroyed.update(key_owner[key] for key in gone.scalars())
+            subjects = {
+                row.id: row
+                for row in session.scalars(
+                    select(Subject).where(Subject.id.in_({e.subject_id for e in todo}))
+                )
+            }
+            events = []
+            cleared = []
+            for evidence in todo:
+                categories = [c for c in evidence.categories.split(",") if c]
+                subject = subjects[evidence.subject_id]
+                policy = self.policy(subject.policy_id)
                 session.execute(
                     delete(FreeTextFinding).where(
-                        FreeTextFinding.subject_id == evidence.subject_id,
+                        FreeTextFinding.subject_id == subject.id,
                         FreeTextFinding.category.in_(categories),
                     )
                 )
-                subject = self._subject(session, evidence.subject_id)
-                policy = self.policy(subject.policy_id)
                 # The blind index points at the phone: it goes with the category holding it.
                 if self._phone_category_of(policy, subject.kind) in categories:
-                    subject.phone_index = None
-                session.execute(
-                    update(DestructionEvidence)
-                    .where(DestructionEvidence.id == evidence.id)
-                    .values(
-                        status="complete",
-                        completed_at=completed,
-                        records_destroyed=DestructionEvidence.records_destroyed + destroyed,
-                    )
-                )
+                    cleared.append(subject.id)
                 events.append(
                     self._event(
                         AuditAction.DESTROY,
@@ -1054,11 +1094,29 @@ class Vault:
                         subject=subject,
                         categories=categories,
                         clauses=[c for c in evidence.clauses.split(",") if c],
-                        count=destroyed,
+                        count=destroyed[evidence.id],
                         reason=evidence.reason,
                         reference=evidence.rule_id or evidence.request_id or evidence.id,
                         at=completed,
                     )
+                )
+            if cleared:
+                session.execute(
+                    update(Subject).where(Subject.id.in_(cleared)).values(phone_index=None)
+                )
+            if todo:
+                session.execute(
+                    update(DestructionEvidence),
+                    [
+                        {
+                            "id": evidence.id,
+                            "status": "complete",
+                            "completed_at": completed,
+                            "records_destroyed": evidence.records_destroyed
+                            + destroyed[evidence.id],
+                        }
+                        for evidence in todo
+                    ],
                 )
             self.audit.append_many(session, events)
             final = session.scalars(
