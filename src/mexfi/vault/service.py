@@ -25,6 +25,7 @@ from mexfi.policy.schema import (
     Category,
     FieldType,
     Policy,
+    Purpose,
     RecipientBasis,
     RecipientKind,
     RoleKind,
@@ -251,6 +252,27 @@ class Vault:
             )
             raise
 
+    @staticmethod
+    def _check(
+        policy: Policy,
+        subject: Subject,
+        categories: Collection[str],
+        purpose: str,
+        actor: Actor,
+        tier: str = ACTIVE,
+    ) -> Purpose:
+        """`check_access` for this subject's kind and state."""
+        return check_access(
+            policy,
+            subject_kind=subject.kind,
+            subject_status=subject.status,
+            subject_id=subject.id,
+            categories=categories,
+            purpose_id=purpose,
+            actor=actor,
+            tier=tier,
+        )
+
     def _category(self, policy: Policy, subject_kind: str, category_id: str) -> Category:
         check_categories(policy, subject_kind, [category_id])
         return policy.category(category_id)
@@ -474,15 +496,7 @@ class Vault:
         for subject_id, categories in by_subject.items():
             subject = subjects[subject_id]
             with self._denials_audited(actor, subject, purpose, categories):
-                check_access(
-                    policy,
-                    subject_kind=subject.kind,
-                    subject_status=subject.status,
-                    subject_id=subject.id,
-                    categories=categories,
-                    purpose_id=purpose,
-                    actor=actor,
-                )
+                self._check(policy, subject, categories, purpose, actor)
         return prepared
 
     def _ensure_keys(
@@ -681,16 +695,7 @@ class Vault:
             policy = self.policy(subject.policy_id)
         with self._denials_audited(actor, subject, purpose, categories):
             for tier in tiers:
-                checked = check_access(
-                    policy,
-                    subject_kind=subject.kind,
-                    subject_status=subject.status,
-                    subject_id=subject.id,
-                    categories=categories,
-                    purpose_id=purpose,
-                    actor=actor,
-                    tier=tier,
-                )
+                checked = self._check(policy, subject, categories, purpose, actor, tier=tier)
             if checked.requires_active_order:
                 self._require_active_order(subject, actor, clauses=tuple(checked.clauses))
         with self.store.records() as session:
@@ -780,15 +785,7 @@ class Vault:
             category_id = row.category
         category = policy.category(category_id)
         with self._denials_audited(actor, subject, purpose, [category_id]):
-            checked = check_access(
-                policy,
-                subject_kind=subject.kind,
-                subject_status=subject.status,
-                subject_id=subject.id,
-                categories=[category_id],
-                purpose_id=purpose,
-                actor=actor,
-            )
+            checked = self._check(policy, subject, [category_id], purpose, actor)
         with self.store.records() as session:
             current = self._load(session, policy, subject, [category_id])
         target = next((r for r in current if r.id == record_id), None)
@@ -1321,15 +1318,7 @@ class Vault:
                         reason="no_written_consent",
                         clauses=clauses,
                     )
-            checked = check_access(
-                policy,
-                subject_kind=subject.kind,
-                subject_status=subject.status,
-                subject_id=subject.id,
-                categories=categories,
-                purpose_id=purpose,
-                actor=actor,
-            )
+            checked = self._check(policy, subject, categories, purpose, actor)
             if declared.kind is RecipientKind.COUNTERPART or checked.requires_active_order:
                 self._require_active_order(subject, actor, clauses=clauses + tuple(checked.clauses))
         with self.store.records() as session:
