@@ -12,6 +12,7 @@ MODULES = [
     "mexfi.bench",
     "mexfi.errors",
     "mexfi.policy",
+    "mexfi.requests",
     "mexfi.retention",
     "mexfi.scan",
     "mexfi.services",

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
-from mexfi.db import Base, Store
 from mexfi.requests import WrittenDetails
 from mexfi.vault import Actor, Vault
+from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
 DPO = Actor("dpo-1", "dpo")
 SUPPORT = Actor("staff-17", "support")
@@ -27,15 +26,8 @@ COMPLETE = WrittenDetails(
 
 
 @pytest.fixture
-def rq_vault(vault: Vault, store: Store) -> Vault:
-    """The vault, with the requests table created until the initial migration includes it.
-
-    TODO(lead): drop the create_all once `import mexfi.requests.models` is in
-    `mexfi.migrations.import_models` and the initial migration is regenerated.
-    """
-    from mexfi.requests.models import SubjectRequest
-
-    Base.metadata.create_all(store.records_engine, tables=[SubjectRequest.__table__])
+def rq_vault(vault: Vault) -> Vault:
+    """The vault over a migrated store (the requests table comes with the migrations)."""
     return vault
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import typer
-from tests.conftest import _PG_SKIP, POSTGRES_URL
 from typer.testing import CliRunner
 
 from mexfi.cli.app import app as mexfi_app
 from mexfi.cli.requests import bench_dsr_command, requests_app
+from tests.conftest import _PG_SKIP, POSTGRES_URL
 
 from .conftest import register_driver, register_rider
 
@@ -32,12 +32,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     assert CliRunner().invoke(mexfi_app, ["keys", "init"]).exit_code == 0
     from mexfi.cli.context import open_vault
-    from mexfi.db import Base
-    from mexfi.requests.models import SubjectRequest
 
     with open_vault() as vault:
-        # TODO(lead): not needed once the initial migration creates subject_requests.
-        Base.metadata.create_all(vault.store.records_engine, tables=[SubjectRequest.__table__])
         register_rider(vault, PHONE)
         register_driver(vault)
     return tmp_path

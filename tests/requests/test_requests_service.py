@@ -147,7 +147,7 @@ def test_tx_3_3_access_export_has_every_record_of_the_subject_and_nothing_else(
     assert len(own) == 32
     body = export_json(answer.data)
     assert not any(record_id in body for record_id in other)
-    assert "Bəhruz" not in body and "444" not in body
+    assert "Bəhruz" not in body and "554445566" not in body
     assert "Aysel" in body
     for record in answer.data["records"]:
         assert record["purposes"] and record["source"]

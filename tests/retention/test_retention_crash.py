@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import REPO
-from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
 from mexfi.clock import FixedClock
 from mexfi.db import Store
@@ -27,6 +25,8 @@ from mexfi.retention.models import RetentionRun
 from mexfi.secrets import Secrets, save_key_file
 from mexfi.vault import Actor, RecordCreate, Vault
 from mexfi.vault.models import DataKey, DestructionEvidence, PassiveRecord, Record
+from tests.conftest import REPO
+from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
 TAPS_PER_RIDER = 240
 RIDERS = 400

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from tests.vault.conftest import DPO, DRIVER, SERVICE, SUPPORT, SYSTEM
-from tests.vault.test_vault import register_driver, register_rider
 
 from mexfi.audit import AuditAction
 from mexfi.clock import FixedClock
@@ -20,6 +18,8 @@ from mexfi.retention import RetentionEngine, certificates, lift_hold, place_hold
 from mexfi.secrets import Secrets
 from mexfi.vault import Actor, PurposeDenied, RecordCreate, Vault
 from mexfi.vault.models import DataKey, PassiveRecord, Record
+from tests.vault.conftest import DPO, DRIVER, SERVICE, SUPPORT, SYSTEM
+from tests.vault.test_vault import register_driver, register_rider
 
 REPO = Path(__file__).resolve().parents[2]
 VEHICLE = {

@@ -7,8 +7,6 @@ import os
 
 import pytest
 from sqlalchemy import select
-from tests.vault.conftest import SUPPORT
-from tests.vault.test_vault import register_rider
 
 from mexfi.clock import FixedClock
 from mexfi.db import Store
@@ -18,6 +16,8 @@ from mexfi.secrets import MasterKey, Secrets
 from mexfi.vault import Vault
 from mexfi.vault.keys import KeyService
 from mexfi.vault.models import DataKey, Record
+from tests.vault.conftest import SUPPORT
+from tests.vault.test_vault import register_rider
 
 
 def test_rotation_rewraps_keys_without_touching_records(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
-from tests.vault.conftest import DPO, DRIVER, RIDER_PHONE, SERVICE, SUPPORT, SYSTEM
 
 from mexfi.audit import AuditAction, AuditLog
 from mexfi.db import Store
@@ -25,6 +24,7 @@ from mexfi.vault import (
     Vault,
 )
 from mexfi.vault.models import DataKey, Record, Subject
+from tests.vault.conftest import DPO, DRIVER, RIDER_PHONE, SERVICE, SUPPORT, SYSTEM
 
 NAME = "Leyla Həsənova"
 

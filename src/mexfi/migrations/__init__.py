@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 def import_models() -> None:
     """Import every capability's ORM models so they register on Base / KeyBase."""
     import mexfi.audit.models
+    import mexfi.requests.models
     import mexfi.retention.models
     import mexfi.vault.models  # noqa: F401
 

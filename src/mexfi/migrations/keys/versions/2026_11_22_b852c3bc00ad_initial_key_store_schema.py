@@ -1,8 +1,8 @@
 """initial key store schema
 
-Revision ID: ff3e5b8ee327
+Revision ID: b852c3bc00ad
 Revises:
-Create Date: 2026-11-22 13:18:45.161026
+Create Date: 2026-11-22 14:00:20.204729
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "ff3e5b8ee327"
+revision: str = "b852c3bc00ad"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,8 +1,8 @@
 """initial records schema
 
-Revision ID: e8c336c5611e
+Revision ID: 2656cb277b17
 Revises:
-Create Date: 2026-11-22 13:18:44.280294
+Create Date: 2026-11-22 14:00:19.358939
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "e8c336c5611e"
+revision: str = "2656cb277b17"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -196,6 +196,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_runs")),
     )
     op.create_table(
+        "subject_requests",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("policy_id", sa.String(length=80), nullable=False),
+        sa.Column("subject_id", sa.String(length=32), nullable=True),
+        sa.Column("subject_pseudonym", sa.String(length=40), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("received_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", mexfi.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", mexfi.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("categories", sa.Text(), nullable=False),
+        sa.Column("include_passive", sa.Boolean(), nullable=False),
+        sa.Column("requirements", sa.Text(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("received_by", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_requests")),
+    )
+    with op.batch_alter_table("subject_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_subject_requests_state_due_at", ["state", "due_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_subject_requests_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
         "subjects",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("policy_id", sa.String(length=80), nullable=False),
@@ -302,6 +330,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subjects_phone_index")
 
     op.drop_table("subjects")
+    with op.batch_alter_table("subject_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subject_requests_subject_id"))
+        batch_op.drop_index("ix_subject_requests_state_due_at")
+
+    op.drop_table("subject_requests")
     op.drop_table("retention_runs")
     with op.batch_alter_table("passive_records", schema="passive_tier") as batch_op:
         batch_op.drop_index("ix_passive_records_subject_category")

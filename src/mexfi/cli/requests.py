@@ -1,0 +1,409 @@
+"""`mexfi requests`: data-subject requests from intake to answer; `mexfi bench dsr`.
+
+    mexfi requests add --policy taxsee_driver --kind access --phone '+994 55 …' \\
+        --id-series AZE --id-number … --id-issued-on … --id-authority … --fin … \\
+        --contract-number … --signed
+    mexfi requests list --overdue --now 2026-04-01T09:00:00+04:00
+    mexfi requests answer ID --out answers/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mexfi.cli.context import open_vault
+from mexfi.cli.output import err, out
+from mexfi.errors import Invalid
+
+if TYPE_CHECKING:
+    from mexfi.bench.dsr import DsrReport
+    from mexfi.requests import RequestRead
+
+__all__ = ["bench_dsr_command", "requests_app"]
+
+requests_app = typer.Typer(
+    help="Data-subject requests (TX-3, TX-4.1, TX-11, BK-3.2): intake, deadlines, answers.",
+    no_args_is_help=True,
+)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(
+            f"{option} {value!r} is not an ISO 8601 time", hint="e.g. 2026-03-02T10:00:00+04:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise Invalid(f"{option} needs a timezone", hint="e.g. 2026-03-02T10:00:00+04:00")
+    return moment
+
+
+def _clock(now: datetime | None) -> Any:
+    from mexfi.clock import FixedClock
+
+    return FixedClock(now) if now is not None else None
+
+
+def _actor(actor_id: str, role: str) -> Any:
+    from mexfi.vault import Actor
+
+    return Actor(actor_id, role)
+
+
+ActorId = Annotated[
+    str, typer.Option("--actor", help="Who handles the request (an id, never a name).")
+]
+Role = Annotated[str, typer.Option("--role", help="The handler's role in the policy.")]
+
+
+def _show(request: RequestRead, now: datetime, format: OutputFormat) -> None:
+    if format is OutputFormat.json:
+        out.print_json(json.dumps(request.to_dict(now)))
+        return
+    state = request.state.value
+    late = " [red](overdue)[/]" if request.overdue(now) else ""
+    out.print(
+        f"request {request.id}: {request.kind.value}, {state}{late}; "
+        f"due {request.due_date.isoformat()} ({request.due_at.isoformat()})"
+    )
+    for reason in request.reasons:
+        out.print(f"  reason: {escape(reason)}")
+
+
+@requests_app.command("add")
+def add_command(
+    policy: Annotated[str, typer.Option("--policy", help="Policy id, e.g. taxsee_driver.")],
+    kind: Annotated[str, typer.Option("--kind", help="access, destruction, blocking, …")],
+    channel: Annotated[
+        str, typer.Option(help="written, registered_mail, in_person or electronic.")
+    ] = "written",
+    phone: Annotated[
+        str | None,
+        typer.Option(
+            help="The requester's phone, matched through the blind index only "
+            "(or set MEXFI_REQUEST_PHONE to keep it out of the shell history)."
+        ),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Subject id (an authenticated requester).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="Answer language: az, en or ru.")] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Limit to these categories.")
+    ] = None,
+    include_passive: Annotated[
+        bool, typer.Option("--include-passive", help="Access: the passive tier too (BK-3.3).")
+    ] = False,
+    received_at: Annotated[
+        str | None, typer.Option(help="When the request arrived (ISO 8601); default now.")
+    ] = None,
+    id_series: Annotated[str | None, typer.Option(help="ID document series.")] = None,
+    id_number: Annotated[str | None, typer.Option(help="ID document number.")] = None,
+    id_issued_on: Annotated[str | None, typer.Option(help="ID issue date.")] = None,
+    id_authority: Annotated[str | None, typer.Option(help="ID issuing authority.")] = None,
+    address: Annotated[str | None, typer.Option(help="Address of residence.")] = None,
+    fin: Annotated[str | None, typer.Option(help="FIN (PIN) code of a new-type ID card.")] = None,
+    contract_number: Annotated[str | None, typer.Option(help="Contract number.")] = None,
+    contract_date: Annotated[str | None, typer.Option(help="Contract date.")] = None,
+    relationship: Annotated[
+        str | None, typer.Option(help="Other proof of the relationship with the operator.")
+    ] = None,
+    signed: Annotated[bool, typer.Option("--signed", help="The request is signed.")] = False,
+    now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
+    actor: ActorId = "cli",
+    role: Role = "dpo",
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Receive a request, check it (TX-11) and compute its due date in working days."""
+    from mexfi.requests import WrittenDetails, add_request
+
+    at = _time(now, "--now")
+    written = WrittenDetails(
+        id_document_series=id_series,
+        id_document_number=id_number,
+        id_issue_date=id_issued_on,
+        id_issue_authority=id_authority,
+        address=address,
+        fin=fin,
+        contract_number=contract_number,
+        contract_date=contract_date,
+        relationship_other=relationship,
+        signed=signed,
+    )
+    with open_vault(clock=_clock(at)) as vault:
+        request = add_request(
+            vault,
+            policy_id=policy,
+            kind=kind,
+            channel=channel,
+            actor=_actor(actor, role),
+            phone=phone or os.environ.get("MEXFI_REQUEST_PHONE"),
+            subject_id=subject,
+            language=lang,
+            written=written,
+            categories=category or (),
+            include_passive=include_passive,
+            received_at=_time(received_at, "--received-at"),
+        )
+        _show(request, vault.clock.now(), format)
+
+
+@requests_app.command("list")
+def list_command(
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open requests past due.")
+    ] = False,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open requests.")] = False,
+    policy: Annotated[str | None, typer.Option("--policy")] = None,
+    now: Annotated[str | None, typer.Option(help="Judge due dates as of this time.")] = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Requests by due date: what is due, what is overdue."""
+    from mexfi.requests import list_requests
+
+    at = _time(now, "--now")
+    with open_vault(clock=_clock(at)) as vault:
+        moment = vault.clock.now()
+        requests = list_requests(vault, overdue=overdue, open_only=open_only, policy_id=policy)
+    if format is OutputFormat.json:
+        out.print_json(json.dumps([r.to_dict(moment) for r in requests]))
+        return
+    table = Table(title=f"requests as of {moment.isoformat()}")
+    for column in ("id", "policy", "kind", "state", "received", "due", "overdue"):
+        table.add_column(column, no_wrap=column == "id")
+    for r in requests:
+        table.add_row(
+            r.id,
+            r.policy_id,
+            r.kind.value,
+            r.state.value,
+            r.received_at.date().isoformat(),
+            r.due_date.isoformat(),
+            "[red]yes[/]" if r.overdue(moment) else "no",
+        )
+    out.print(table)
+    if not requests:
+        err.print("no requests" + (" overdue" if overdue else ""))
+
+
+@requests_app.command("show")
+def show_command(
+    request_id: Annotated[str, typer.Argument(help="Request id.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """A request and its history from the audit log."""
+    from mexfi.requests import get_request, request_history
+
+    with open_vault() as vault:
+        request = get_request(vault, request_id)
+        history = request_history(vault, request_id)
+        moment = vault.clock.now()
+    if format is OutputFormat.json:
+        data = request.to_dict(moment)
+        data["history"] = [
+            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor_id, "reason": e.reason}
+            for e in history
+        ]
+        out.print_json(json.dumps(data))
+        return
+    _show(request, moment, format)
+    for entry in history:
+        out.print(f"  #{entry.seq} {entry.at.isoformat()} {entry.actor_id}: {entry.reason}")
+
+
+def _changes(values: list[str]) -> dict[str, dict[str, str]]:
+    changes: dict[str, dict[str, str]] = {}
+    for item in values:
+        target, sep, value = item.partition("=")
+        record, dot, name = target.partition(".")
+        if not (sep and dot and record and name):
+            raise Invalid("--set takes RECORD_ID.FIELD=VALUE")
+        changes.setdefault(record, {})[name] = value
+    return changes
+
+
+@requests_app.command("answer")
+def answer_command(
+    request_id: Annotated[str, typer.Argument(help="Request id.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for <id>.json, <id>.html, <id>.pdf.")
+    ] = Path("."),
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Rectification: RECORD_ID.FIELD=VALUE (repeatable)."),
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF letter.")] = True,
+    now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
+    actor: ActorId = "cli",
+    role: Role = "dpo",
+) -> None:
+    """Carry out a verified request; write the JSON answer and the letter (HTML, PDF)."""
+    from mexfi.requests import answer_request, export_json, render_letter
+
+    at = _time(now, "--now")
+    with open_vault(clock=_clock(at)) as vault:
+        answer = answer_request(
+            vault, request_id, actor=_actor(actor, role), changes=_changes(set_values or [])
+        )
+        policy = vault.policy(answer.request.policy_id)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        target = out_dir / f"{request_id}.json"
+        # The answer holds the subject's data: readable by the owner only.
+        target.write_text(export_json(answer.data), encoding="utf-8")
+        written.append(target)
+        html = render_letter(policy, answer, format="html")
+        target = out_dir / f"{request_id}.html"
+        target.write_text(str(html), encoding="utf-8")
+        written.append(target)
+        if pdf:
+            document = render_letter(policy, answer, format="pdf")
+            target = out_dir / f"{request_id}.pdf"
+            target.write_bytes(bytes(document) if isinstance(document, bytes) else b"")
+            written.append(target)
+        for path in written:
+            path.chmod(0o600)
+    _show(
+        answer.request, answer.request.answered_at or datetime.now().astimezone(), OutputFormat.text
+    )
+    for path in written:
+        err.print(f"wrote {path}")
+
+
+@requests_app.command("reject")
+def reject_command(
+    request_id: Annotated[str, typer.Argument(help="Request id.")],
+    reason: Annotated[list[str], typer.Option("--reason", help="A reason code (repeatable).")],
+    actor: ActorId = "cli",
+    role: Role = "dpo",
+) -> None:
+    """Close an open request with reasons (e.g. identity_not_confirmed)."""
+    from mexfi.requests import reject_request
+
+    with open_vault() as vault:
+        request = reject_request(vault, request_id, actor=_actor(actor, role), reasons=reason)
+        _show(request, vault.clock.now(), OutputFormat.text)
+
+
+# --------------------------------------------------------------------------- bench dsr
+
+
+class BenchBackend(StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+    both = "both"
+
+
+def bench_dsr_command(
+    records: Annotated[
+        int, typer.Option(min=1, help="Records in the store; scale down for a quick run.")
+    ] = 5_000_000,
+    sizes: Annotated[
+        str, typer.Option(help="Records of the timed subjects, comma-separated.")
+    ] = "10,1000,10000",
+    runs: Annotated[int, typer.Option(min=1, help="Timed exports per subject size.")] = 30,
+    backend: Annotated[BenchBackend, typer.Option(help="Which store(s) to measure.")] = (
+        BenchBackend.both
+    ),
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL to measure on, in temporary schemas dropped afterwards "
+            "(default: MEXFI_DATABASE_URL when it is PostgreSQL)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=100, help="Records per write batch.")] = 20_000,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    fail_on_miss: Annotated[
+        bool, typer.Option("--fail-on-miss", help="Exit 1 when p95 misses the goal.")
+    ] = False,
+) -> None:
+    """Time the access export (JSON) of subjects with 10, 1,000 and 10,000 records.
+
+    The store is filled through `Vault.write_many` with card_use taps of a few busy riders
+    and many filler riders; p50 and p95 over `runs` exports per size. Goal: p95 < 250 ms
+    for 10,000 records.
+    """
+    from mexfi.bench.dsr import run_dsr
+
+    url = postgres_url
+    if url is None:
+        env = os.environ.get("MEXFI_DATABASE_URL")
+        url = env if env and env.startswith(("postgresql", "postgres:")) else None
+    backends = ["sqlite", "postgres"] if backend is BenchBackend.both else [backend.value]
+
+    def progress(store: str, done: int, total: int) -> None:
+        err.print(f"{store}: {done:,}/{total:,} records written", highlight=False)
+
+    try:
+        subject_sizes = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise Invalid("--sizes takes whole numbers separated by commas") from None
+    report = run_dsr(
+        records=records,
+        sizes=subject_sizes,
+        runs=runs,
+        backends=backends,
+        postgres_url=url,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    if format is OutputFormat.json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        _print_dsr(report)
+    if fail_on_miss and report.missed():
+        raise typer.Exit(1)
+
+
+def _print_dsr(report: DsrReport) -> None:
+    from mexfi.bench.dsr import GOAL_P95_MS
+
+    table = Table(
+        title=f"dsr: access export, store of {report.records:,} records, {report.runs} runs"
+    )
+    for column in ("store", "subject records", "exported", "p50 ms", "p95 ms", "max ms", "goal"):
+        table.add_column(column, justify="left" if column in ("store", "goal") else "right")
+    for result in report.results:
+        if result.skipped:
+            table.add_row(result.backend, "-", "-", "-", "-", "-", f"skipped: {result.skipped}")
+            continue
+        for size in result.sizes:
+            goal = ""
+            if size.records == 10_000:
+                goal = "[green]met[/]" if size.p95_ms < GOAL_P95_MS else "[red]MISSED[/]"
+            table.add_row(
+                result.backend,
+                f"{size.records:,}",
+                f"{size.exported:,}",
+                f"{size.p50_ms:.1f}",
+                f"{size.p95_ms:.1f}",
+                f"{size.max_ms:.1f}",
+                goal,
+            )
+    out.print(table)
+    for result in report.results:
+        if result.fill_seconds:
+            out.print(
+                f"{result.backend}: store filled with {result.store_records:,} records in "
+                f"{result.fill_seconds:,.0f} s ({result.location})",
+                markup=False,
+            )
+    err.print(f"goal (issue 5): p95 < {GOAL_P95_MS:.0f} ms for a subject with 10,000 records")
