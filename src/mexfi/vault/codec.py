@@ -354,24 +354,28 @@ def encode_value(kind: FieldType, value: Any) -> bytes:
     return str(value).encode()  # integers and decimals
 
 
+def _geo_point(text: str) -> tuple[float, float]:
+    lat, _, lon = text.partition(",")
+    return (float(lat), float(lon))
+
+
+#: How to read back each non-text type from its decoded text.
+_DECODERS: dict[FieldType, Callable[[str], Any]] = {
+    FieldType.DECIMAL: Decimal,
+    FieldType.MONEY: Decimal,
+    FieldType.INTEGER: int,
+    FieldType.BOOLEAN: lambda text: text == "1",
+    FieldType.DATE: date.fromisoformat,
+    FieldType.DATETIME: datetime.fromisoformat,
+    FieldType.GEO_POINT: _geo_point,
+}
+
+
 def decode_value(kind: FieldType, raw: bytes) -> Any:
     if kind is FieldType.BYTES:
         return raw
-    text = raw.decode()
-    if kind in (FieldType.DECIMAL, FieldType.MONEY):
-        return Decimal(text)
-    if kind is FieldType.INTEGER:
-        return int(text)
-    if kind is FieldType.BOOLEAN:
-        return text == "1"
-    if kind is FieldType.DATE:
-        return date.fromisoformat(text)
-    if kind is FieldType.DATETIME:
-        return datetime.fromisoformat(text)
-    if kind is FieldType.GEO_POINT:
-        lat, _, lon = text.partition(",")
-        return (float(lat), float(lon))
-    return text
+    decoder = _DECODERS.get(kind)
+    return raw.decode() if decoder is None else decoder(raw.decode())
 
 
 _HEADER = struct.Struct(">HI")
@@ -391,12 +395,14 @@ def pack_fields(ciphertexts: Mapping[str, bytes]) -> bytes:
 def unpack_fields(payload: bytes) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     offset = 0
-    view = memoryview(payload)
-    while offset < len(payload):
-        name_len, blob_len = _HEADER.unpack_from(view, offset)
-        offset += _HEADER.size
-        name = bytes(view[offset : offset + name_len]).decode()
+    end = len(payload)
+    unpack_header = _HEADER.unpack_from
+    header_size = _HEADER.size
+    while offset < end:
+        name_len, blob_len = unpack_header(payload, offset)
+        offset += header_size
+        name = payload[offset : offset + name_len].decode()
         offset += name_len
-        out[name] = bytes(view[offset : offset + blob_len])
+        out[name] = payload[offset : offset + blob_len]
         offset += blob_len
     return out

@@ -22,6 +22,7 @@ __all__ = [
     "NONCE_BYTES",
     "DecryptionFailed",
     "blind_index",
+    "cipher",
     "decrypt",
     "encrypt",
     "encrypt_many",
@@ -41,7 +42,7 @@ class DecryptionFailed(Invalid):
 
 
 @lru_cache(maxsize=65536)
-def _cipher(key: bytes) -> AESGCM:
+def cipher(key: bytes) -> AESGCM:
     # Building the AESGCM context costs more than a short encryption; keep it per key.
     return AESGCM(key)
 
@@ -53,23 +54,23 @@ def new_data_key() -> bytes:
 def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """nonce || ciphertext+tag."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + _cipher(key).encrypt(nonce, plaintext, aad)
+    return nonce + cipher(key).encrypt(nonce, plaintext, aad)
 
 
 def encrypt_many(key: bytes, items: list[tuple[bytes, bytes]]) -> list[bytes]:
     """`encrypt` for several (plaintext, aad) pairs, drawing all nonces in one call."""
-    cipher = _cipher(key)
+    aead = cipher(key)
     nonces = os.urandom(NONCE_BYTES * len(items))
     out = []
     for index, (plaintext, aad) in enumerate(items):
         nonce = nonces[index * NONCE_BYTES : (index + 1) * NONCE_BYTES]
-        out.append(nonce + cipher.encrypt(nonce, plaintext, aad))
+        out.append(nonce + aead.encrypt(nonce, plaintext, aad))
     return out
 
 
 def decrypt(key: bytes, blob: bytes, aad: bytes, *, what: str = "value") -> bytes:
     try:
-        return _cipher(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        return cipher(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
     except (InvalidTag, ValueError):
         raise DecryptionFailed(
             f"the {what} does not decrypt: it was moved from its row, altered, or its key "
