@@ -20,4 +20,3 @@ SERVICE = Actor("svc-bakikart", "service")
 SYSTEM = Actor("svc-taxsee", "system")
 SUPPORT = Actor("staff-17", "support")
 DPO = Actor("dpo-1", "dpo")
-

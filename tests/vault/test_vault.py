@@ -402,9 +402,9 @@ def test_destroy_is_crash_safe_between_keys_and_rows(vault: Vault, store: Store)
         assert row is not None
         other_key = vault.keys.ensure  # the data cannot be opened under any other key
         with store.keys() as key_session:
-            _, dek = other_key(
-                key_session, [(rider, "profile", "active")], at=vault.clock.now()
-            )[(rider, "profile", "active")]
+            _, dek = other_key(key_session, [(rider, "profile", "active")], at=vault.clock.now())[
+                (rider, "profile", "active")
+            ]
         vault.decrypt_payload(
             vault.policy("bakikart"),
             rider,
@@ -578,3 +578,17 @@ def test_tx_23_personal_data_in_free_text_is_reported_without_values(
     vault.destroy(driver, ["orders"], reason="test", actor=SYSTEM)
     with store.records() as session:
         assert session.scalars(select(FreeTextFinding)).all() == []
+
+
+def test_rectified_phone_moves_the_blind_index(vault: Vault) -> None:
+    rider = register_rider(vault)
+    other = register_rider(vault, "+994 51 222 33 44")
+    record = vault.read(rider, ["phone"], purpose="service_provision", actor=SUPPORT).records[0]
+    with pytest.raises(Conflict):
+        vault.update(
+            record.id, {"phone": "+994 51 222 33 44"}, actor=SUPPORT, purpose="rectification"
+        )
+    vault.update(record.id, {"phone": "+994 70 987 65 43"}, actor=SUPPORT, purpose="rectification")
+    assert vault.find_by_phone("bakikart", "070 987 65 43").id == rider  # type: ignore[union-attr]
+    assert vault.find_by_phone("bakikart", RIDER_PHONE) is None
+    assert vault.find_by_phone("bakikart", "+994 51 222 33 44").id == other  # type: ignore[union-attr]

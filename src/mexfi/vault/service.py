@@ -812,6 +812,7 @@ class Vault:
         normalised = normalise_record(
             category, {**target.values, **dict(values)}, policy_id=policy.id
         )
+        new_index = self._rectified_phone_index(policy, subject, category, target, normalised)
         self._rekey_scope(
             subject,
             category,
@@ -829,6 +830,46 @@ class Vault:
             ),
             at=now,
         )
+        if new_index is not None:
+            with self.store.records() as session:
+                session.execute(
+                    update(Subject).where(Subject.id == subject.id).values(phone_index=new_index)
+                )
+
+    def _rectified_phone_index(
+        self,
+        policy: Policy,
+        subject: Subject,
+        category: Category,
+        before: RecordRead,
+        after: Mapping[str, Any],
+    ) -> bytes | None:
+        """The new blind index when a rectification changes the indexed phone, else None.
+
+        Refuses a phone another subject of the policy is registered with.
+        """
+        if subject.phone_index is None or self._phone_category_of(policy, subject.kind) != (
+            category.id
+        ):
+            return None
+        phone_field = next(f.name for f in category.fields if f.type is FieldType.PHONE)
+        if after.get(phone_field) == before.values.get(phone_field) or not after.get(phone_field):
+            return None
+        index = self.phone_index(after[phone_field])
+        with self.store.records() as session:
+            taken = session.scalar(
+                select(Subject.id).where(
+                    Subject.policy_id == policy.id,
+                    Subject.phone_index == index,
+                    Subject.id != subject.id,
+                )
+            )
+        if taken is not None:
+            raise Conflict(
+                f"another subject of {policy.id!r} is registered with this phone number",
+                hint="a phone number identifies one subject; resolve the duplicate first",
+            )
+        return index
 
     def destroy_records(
         self,
