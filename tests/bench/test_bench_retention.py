@@ -117,6 +117,7 @@ def test_cli_json_and_text(env: Path) -> None:
 @pytest.mark.postgres
 def test_run_retention_on_postgres_drops_its_schemas() -> None:
     from sqlalchemy import create_engine, text
+
     from tests.conftest import _PG_SKIP, POSTGRES_URL
 
     if _PG_SKIP:
