@@ -180,18 +180,33 @@ def holds_on(
     session: Session, policy_id: str, subject_id: str, categories: Collection[str]
 ) -> dict[str, str]:
     """{category: hold id} for each of `categories` a live hold keeps for this subject."""
-    rows = session.scalars(
-        select(LegalHold).where(
-            LegalHold.policy_id == policy_id,
-            LegalHold.lifted_at.is_(None),
-            or_(LegalHold.subject_id.is_(None), LegalHold.subject_id == subject_id),
-        )
+    return _match_holds(_live_holds(session, policy_id, subject_id), subject_id, categories)
+
+
+def _live_holds(
+    session: Session, policy_id: str, subject_id: str | None = None
+) -> list[tuple[str, str | None, str | None]]:
+    """(hold id, subject id, category) of the live holds of a policy (or of one subject)."""
+    query = select(LegalHold.id, LegalHold.subject_id, LegalHold.category).where(
+        LegalHold.policy_id == policy_id, LegalHold.lifted_at.is_(None)
     )
+    if subject_id is not None:
+        query = query.where(or_(LegalHold.subject_id.is_(None), LegalHold.subject_id == subject_id))
+    return [(row.id, row.subject_id, row.category) for row in session.execute(query)]
+
+
+def _match_holds(
+    holds: Sequence[tuple[str, str | None, str | None]],
+    subject_id: str,
+    categories: Collection[str],
+) -> dict[str, str]:
     held: dict[str, str] = {}
-    for hold in rows:
+    for hold_id, held_subject, held_category in holds:
+        if held_subject is not None and held_subject != subject_id:
+            continue
         for category in categories:
-            if hold.category is None or hold.category == category:
-                held.setdefault(category, hold.id)
+            if held_category is None or held_category == category:
+                held.setdefault(category, hold_id)
     return held
 
 
@@ -351,7 +366,13 @@ class RetentionEngine:
         self, policy: Policy, rule: RetentionRule, cutoff: datetime, outcome: RuleOutcome
     ) -> None:
         with self.vault.store.records() as session:
-            for held, attr in ((False, "due"), (True, "held")):
+            # Counting the held rows costs a second scan; with no live hold there are none.
+            kinds = (
+                ((False, "due"), (True, "held"))
+                if _live_holds(session, policy.id)
+                else ((False, "due"),)
+            )
+            for held, attr in kinds:
                 query = self._due_records(policy, rule, cutoff, held=held).subquery()
                 setattr(
                     outcome, attr, int(session.scalar(select(func.count()).select_from(query)) or 0)
@@ -501,8 +522,9 @@ class RetentionEngine:
     ) -> None:
         with self.vault.store.records() as session:
             due = list(session.scalars(self._due_subjects(policy, rule, cutoff)))
+            holds = _live_holds(session, policy.id)
             for subject_id in due:
-                held = holds_on(session, policy.id, subject_id, rule.categories)
+                held = _match_holds(holds, subject_id, rule.categories)
                 if len(held) == len(rule.categories):
                     outcome.held += 1
                 else:
@@ -531,8 +553,9 @@ class RetentionEngine:
                 if not ids:
                     break
                 targets: list[tuple[str, list[str]]] = []
+                holds = _live_holds(session, policy.id)
                 for subject_id in ids:
-                    held = holds_on(session, policy.id, subject_id, rule.categories)
+                    held = _match_holds(holds, subject_id, rule.categories)
                     free = [c for c in rule.categories if c not in held]
                     if held:
                         self._certify_hold(session, policy, rule, subject_id, held, actor)

@@ -42,6 +42,8 @@ class Subject(Base):
     __table_args__ = (
         UniqueConstraint("policy_id", "phone_index", name="uq_subjects_policy_phone_index"),
         Index("ix_subjects_phone_index", "phone_index"),
+        # The retention sweep's due-subject query: a policy's subjects of a kind by age.
+        Index("ix_subjects_policy_kind_registered", "policy_id", "kind", "registered_at"),
     )
 
 

@@ -1,8 +1,8 @@
 """initial key store schema
 
-Revision ID: b852c3bc00ad
+Revision ID: eb6448ed1a78
 Revises:
-Create Date: 2026-11-22 14:00:20.204729
+Create Date: 2026-11-22 14:17:10.734299
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "b852c3bc00ad"
+revision: str = "eb6448ed1a78"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

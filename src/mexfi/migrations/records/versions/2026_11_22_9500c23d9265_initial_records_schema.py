@@ -1,8 +1,8 @@
 """initial records schema
 
-Revision ID: 2656cb277b17
+Revision ID: 9500c23d9265
 Revises:
-Create Date: 2026-11-22 14:00:19.358939
+Create Date: 2026-11-22 14:17:09.983668
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import mexfi.db
 
-revision: str = "2656cb277b17"
+revision: str = "9500c23d9265"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -240,6 +240,11 @@ def upgrade() -> None:
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.create_index("ix_subjects_phone_index", ["phone_index"], unique=False)
         batch_op.create_index(batch_op.f("ix_subjects_policy_id"), ["policy_id"], unique=False)
+        batch_op.create_index(
+            "ix_subjects_policy_kind_registered",
+            ["policy_id", "kind", "registered_at"],
+            unique=False,
+        )
 
     op.create_table(
         "order_links",
@@ -326,6 +331,7 @@ def downgrade() -> None:
 
     op.drop_table("order_links")
     with op.batch_alter_table("subjects", schema=None) as batch_op:
+        batch_op.drop_index("ix_subjects_policy_kind_registered")
         batch_op.drop_index(batch_op.f("ix_subjects_policy_id"))
         batch_op.drop_index("ix_subjects_phone_index")
 
