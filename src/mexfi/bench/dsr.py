@@ -242,7 +242,7 @@ def run_dsr(
     progress: DsrProgress | None = None,
 ) -> DsrReport:
     """Fill a temporary store per backend and time the access export per subject size."""
-    from mexfi.bench.ingest import _check_postgres_url, _postgres_store, _sqlite_store
+    from mexfi.bench.stores import check_postgres_url, postgres_store, sqlite_store
 
     if runs < 1 or batch_size < 1 or not sizes or any(s < 1 for s in sizes):
         raise Invalid("runs, batch_size and every size must be >= 1")
@@ -257,7 +257,7 @@ def run_dsr(
     }
     for backend in backends:
         if backend == "sqlite":
-            with _sqlite_store() as store:
+            with sqlite_store() as store:
                 report.results.append(_bench_store(store, "sqlite", **options))
             continue
         if backend not in ("postgres", "postgresql"):
@@ -267,9 +267,9 @@ def run_dsr(
                 DsrResult(backend="postgresql", skipped="no PostgreSQL URL (--postgres-url)")
             )
             continue
-        url = _check_postgres_url(postgres_url)
+        url = check_postgres_url(postgres_url)
         try:
-            with _postgres_store(url) as store:
+            with postgres_store(url) as store:
                 report.results.append(_bench_store(store, "postgresql", **options))
         except Unavailable as exc:
             if len(backends) == 1:

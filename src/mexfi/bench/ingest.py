@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -29,15 +26,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     func,
     insert,
     select,
-    text,
 )
-from sqlalchemy.engine import make_url
 
-from mexfi.db import Store, StoreConfig, UTCDateTime
+from mexfi.bench.stores import check_postgres_url, json_default, postgres_store, sqlite_store
+from mexfi.db import Store, UTCDateTime
 from mexfi.errors import Invalid, Unavailable
 
 __all__ = [
@@ -231,14 +226,6 @@ def _plan(
     return batches
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
-
-
 def _bench_backend(
     store: Store,
     backend: str,
@@ -347,7 +334,7 @@ def _bench_backend(
                 "updated_at": None,
                 "key_id": None,
                 "payload": json.dumps(
-                    v, default=_json_default, ensure_ascii=False, separators=(",", ":")
+                    v, default=json_default, ensure_ascii=False, separators=(",", ":")
                 ).encode(),
             }
             for s, c, v, at in batch.items
@@ -382,70 +369,6 @@ def _bench_backend(
     )
 
 
-@contextmanager
-def _sqlite_store() -> Iterator[Store]:
-    with tempfile.TemporaryDirectory(prefix="mexfi-bench-") as directory:
-        root = Path(directory)
-        store = Store(
-            StoreConfig(
-                records_url=f"sqlite:///{root / 'records.sqlite'}",
-                keys_url=f"sqlite:///{root / 'keys.sqlite'}",
-            )
-        )
-        try:
-            yield store
-        finally:
-            store.dispose()
-
-
-def _drop_schemas(url: str, *schemas: str) -> None:
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-    try:
-        with engine.begin() as connection:
-            for schema in schemas:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def _postgres_store(url: str) -> Iterator[Store]:
-    """A store in two temporary schemas of `url`, dropped afterwards."""
-    suffix = uuid.uuid4().hex[:10]
-    schemas = [f"bench_{suffix}", f"bench_{suffix}_keys", f"bench_{suffix}_passive"]
-    store = Store(
-        StoreConfig(
-            records_url=url,
-            keys_url=url,
-            records_schema=schemas[0],
-            keys_schema=schemas[1],
-            passive_schema=schemas[2],
-        )
-    )
-    try:
-        store.check()
-    except Unavailable:
-        store.dispose()
-        raise
-    try:
-        yield store
-    finally:
-        store.dispose()
-        _drop_schemas(url, *schemas)
-
-
-def _check_postgres_url(url: str | None) -> str:
-    if not url:
-        raise Invalid(
-            "the PostgreSQL benchmark needs a database URL",
-            hint="pass --postgres-url postgresql+psycopg://user@host/db, or set "
-            "MEXFI_DATABASE_URL to a PostgreSQL URL",
-        )
-    if make_url(url).get_backend_name() != "postgresql":
-        raise Invalid("--postgres-url must be a postgresql:// URL")
-    return url
-
-
 def run_ingest(
     *,
     records: int,
@@ -462,7 +385,7 @@ def run_ingest(
     report = IngestReport(records=records, batch_size=batch_size, subjects=subjects)
     for backend in backends:
         if backend == "sqlite":
-            with _sqlite_store() as store:
+            with sqlite_store() as store:
                 result = _bench_backend(
                     store,
                     "sqlite",
@@ -481,9 +404,9 @@ def run_ingest(
                     )
                 )
                 continue
-            url = _check_postgres_url(postgres_url)
+            url = check_postgres_url(postgres_url)
             try:
-                with _postgres_store(url) as store:
+                with postgres_store(url) as store:
                     result = _bench_backend(
                         store,
                         "postgresql",

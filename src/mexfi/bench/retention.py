@@ -15,7 +15,6 @@ ratio is plain rows/s over vault rows/s (vault time / plain time for the same ro
 
 from __future__ import annotations
 
-import base64
 import cProfile
 import json
 import math
@@ -23,8 +22,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from mexfi.bench.ingest import _check_postgres_url, _postgres_store, _sqlite_store
+from mexfi.bench.stores import (
+    check_postgres_url,
+    json_default,
+    postgres_store,
+    sqlite_store,
+)
 from mexfi.db import Store, UTCDateTime
 from mexfi.errors import Invalid, Unavailable
 
@@ -253,19 +256,9 @@ def _plain_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
     return active, passive, subjects
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(type(value).__name__)
-
-
 def _plain_payload(values: dict[str, Any]) -> bytes:
     return json.dumps(
-        values, default=_json_default, ensure_ascii=False, separators=(",", ":")
+        values, default=json_default, ensure_ascii=False, separators=(",", ":")
     ).encode()
 
 
@@ -625,7 +618,7 @@ def run_retention(
 
     for backend in backends:
         if backend == "sqlite":
-            with _sqlite_store() as store:
+            with sqlite_store() as store:
                 result = bench(store, "sqlite")
         elif backend in ("postgres", "postgresql"):
             if postgres_url is None and len(backends) > 1:
@@ -636,9 +629,9 @@ def run_retention(
                     )
                 )
                 continue
-            url = _check_postgres_url(postgres_url)
+            url = check_postgres_url(postgres_url)
             try:
-                with _postgres_store(url) as store:
+                with postgres_store(url) as store:
                     result = bench(store, "postgresql")
             except Unavailable as exc:
                 if len(backends) == 1:

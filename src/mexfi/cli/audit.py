@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
 if TYPE_CHECKING:
@@ -22,11 +22,6 @@ audit_app = typer.Typer(
     "signed checkpoints (TX-4.2), read its entries (TX-3.4).",
     no_args_is_help=True,
 )
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 FormatOption = Annotated[

@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
 if TYPE_CHECKING:
@@ -34,11 +35,6 @@ class BenchBackend(StrEnum):
     sqlite = "sqlite"
     postgres = "postgres"
     both = "both"
-
-
-class BenchFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def _default_postgres_url() -> str | None:
@@ -68,8 +64,8 @@ def ingest_command(
     ] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the generated records.")] = 0,
     format: Annotated[
-        BenchFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
-    ] = BenchFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
     fail_on_miss: Annotated[
         bool, typer.Option("--fail-on-miss", help="Exit 1 when a goal of issue 3 is missed (CI).")
     ] = False,
@@ -109,7 +105,7 @@ def ingest_command(
             progress=advance,
         )
     missed = any(result.misses() for result in report.results)
-    if format is BenchFormat.json:
+    if format is OutputFormat.json:
         out.print_json(json.dumps(report.to_dict()))
     else:
         _print_report(report)
@@ -200,8 +196,8 @@ def retention_command(
         typer.Option(help="Write cProfile stats of each sweep (not the baselines) here."),
     ] = None,
     format: Annotated[
-        BenchFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
-    ] = BenchFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
     fail_on_miss: Annotated[
         bool,
         typer.Option(
@@ -249,7 +245,7 @@ def retention_command(
             progress=advance,
         )
     missed = any(result.misses() for result in report.results)
-    if format is BenchFormat.json:
+    if format is OutputFormat.json:
         out.print_json(json.dumps(report.to_dict()))
     else:
         _print_retention_report(report)

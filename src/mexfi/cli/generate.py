@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mexfi.cli.options import OutputFormat, parse_time
 from mexfi.cli.output import err, out
 
 __all__ = ["generate_command"]
-
-
-class SummaryFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _parse_end(value: str | None) -> datetime | None:
-    from mexfi.clock import utc
-    from mexfi.errors import Invalid
-
-    if value is None:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value))
-    except ValueError:
-        raise Invalid(
-            "--end must be an ISO 8601 date-time with a zone",
-            hint="for example 2026-03-02T09:00:00+04:00",
-        ) from None
 
 
 def generate_command(
@@ -60,8 +39,8 @@ def generate_command(
         ),
     ] = None,
     format: Annotated[
-        SummaryFormat, typer.Option("--format", "-f", help="Summary as a table or JSON.")
-    ] = SummaryFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="Summary as a table or JSON.")
+    ] = OutputFormat.text,
 ) -> None:
     """Fill the store (MEXFI_DATABASE_URL) with realistic synthetic data of both services.
 
@@ -76,7 +55,7 @@ def generate_command(
     from mexfi.services.synthetic import generate
     from mexfi.vault import Vault
 
-    until = _parse_end(end)
+    until = parse_time(end, "--end")
     store = open_store()
     try:
         store.check()
@@ -110,7 +89,7 @@ def generate_command(
             )
     finally:
         store.dispose()
-    if format is SummaryFormat.json:
+    if format is OutputFormat.json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
     table = Table(title=f"generated (seed {seed}, {days} days)")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
 __all__ = ["policy_app"]
@@ -23,11 +24,6 @@ PolicyFiles = Annotated[
     list[Path],
     typer.Argument(help="Policy files (YAML), e.g. policies/*.yaml.", show_default=False),
 ]
-
-
-class LintFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 class NoticeLang(StrEnum):
@@ -50,8 +46,8 @@ class DatamapFormat(StrEnum):
 def lint_command(
     files: PolicyFiles,
     format: Annotated[
-        LintFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
-    ] = LintFormat.text,
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
     exit_zero: Annotated[
         bool,
         typer.Option(
@@ -68,7 +64,7 @@ def lint_command(
     from mexfi.policy.loader import load_policy
 
     results = [(path, lint_policy(load_policy(path))) for path in files]
-    if format is LintFormat.json:
+    if format is OutputFormat.json:
         payload = [
             {"file": str(path), "findings": [f.to_dict() for f in findings]}
             for path, findings in results

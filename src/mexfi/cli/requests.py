@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mexfi.cli.context import open_vault
+from mexfi.cli.options import OutputFormat, parse_time
 from mexfi.cli.output import err, out
 from mexfi.errors import Invalid
 
@@ -34,25 +35,6 @@ requests_app = typer.Typer(
     help="Data-subject requests (TX-3, TX-4.1, TX-11, BK-3.2): intake, deadlines, answers.",
     no_args_is_help=True,
 )
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            f"{option} {value!r} is not an ISO 8601 time", hint="e.g. 2026-03-02T10:00:00+04:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise Invalid(f"{option} needs a timezone", hint="e.g. 2026-03-02T10:00:00+04:00")
-    return moment
 
 
 def _clock(now: datetime | None) -> Any:
@@ -134,7 +116,7 @@ def add_command(
     """Receive a request, check it (TX-11) and compute its due date in working days."""
     from mexfi.requests import WrittenDetails, add_request
 
-    at = _time(now, "--now")
+    at = parse_time(now, "--now")
     written = WrittenDetails(
         id_document_series=id_series,
         id_document_number=id_number,
@@ -160,7 +142,7 @@ def add_command(
             written=written,
             categories=category or (),
             include_passive=include_passive,
-            received_at=_time(received_at, "--received-at"),
+            received_at=parse_time(received_at, "--received-at"),
         )
         _show(request, vault.clock.now(), format)
 
@@ -178,7 +160,7 @@ def list_command(
     """Requests by due date: what is due, what is overdue."""
     from mexfi.requests import list_requests
 
-    at = _time(now, "--now")
+    at = parse_time(now, "--now")
     with open_vault(clock=_clock(at)) as vault:
         moment = vault.clock.now()
         requests = list_requests(vault, overdue=overdue, open_only=open_only, policy_id=policy)
@@ -257,7 +239,7 @@ def answer_command(
     """Carry out a verified request; write the JSON answer and the letter (HTML, PDF)."""
     from mexfi.requests import answer_request, export_json, render_letter
 
-    at = _time(now, "--now")
+    at = parse_time(now, "--now")
     with open_vault(clock=_clock(at)) as vault:
         answer = answer_request(
             vault, request_id, actor=_actor(actor, role), changes=_changes(set_values or [])

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from mexfi.cli.context import open_vault
+from mexfi.cli.options import OutputFormat, parse_time
 from mexfi.cli.output import err, out
-from mexfi.errors import Invalid
 
 if TYPE_CHECKING:
     from mexfi.retention import RunReport
@@ -25,25 +23,6 @@ retention_app = typer.Typer(
 )
 hold_app = typer.Typer(help="Legal holds: data neither destroyed nor tiered until lifted.")
 retention_app.add_typer(hold_app, name="hold")
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            f"--now {value!r} is not an ISO 8601 time", hint="e.g. 2026-03-02T10:00:00+04:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise Invalid("--now needs a timezone", hint="e.g. 2026-03-02T10:00:00+04:00 or ...Z")
-    return moment
 
 
 def _print_report(report: RunReport, format: OutputFormat) -> None:
@@ -92,7 +71,7 @@ def run_command(
 
     from mexfi.retention import RetentionEngine, RuleOutcome
 
-    as_of = _parse_time(now)
+    as_of = parse_time(now)
     with (
         open_vault() as vault,
         Progress(

@@ -13,7 +13,6 @@ at the start of every transaction (`BEGIN IMMEDIATE`).
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
@@ -33,6 +32,7 @@ from mexfi.retention.errors import HoldNotFound
 from mexfi.retention.models import LegalHold, RetentionRun
 from mexfi.retention.schemas import HoldRead, RuleOutcome, RunReport
 from mexfi.vault import Actor, DestructionReport, Vault
+from mexfi.vault.core import new_id
 from mexfi.vault.errors import InvalidValue
 from mexfi.vault.models import DestructionEvidence, PassiveRecord, Record, Subject
 from mexfi.vault.service import ACTIVE, PASSIVE, bulk_insert
@@ -48,10 +48,6 @@ __all__ = [
 ]
 
 RETENTION_ACTOR_ID = "mexfi-retention"
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def retention_actor(policy: Policy) -> Actor:
@@ -108,7 +104,7 @@ def place_hold(
             if subject is None or subject.policy_id != policy_id:
                 raise InvalidValue(f"no subject {subject_id!r} in policy {policy_id!r}")
         hold = LegalHold(
-            id=_new_id(),
+            id=new_id(),
             policy_id=policy_id,
             subject_id=subject_id,
             category=category,
@@ -260,7 +256,7 @@ class RetentionEngine:
         """Apply (or with `dry_run`, count) every due rule once, as of `now`."""
         as_of = now or self.vault.clock.now()
         report = RunReport(
-            run_id=_new_id(), as_of=as_of, dry_run=dry_run, status="running", rules=[]
+            run_id=new_id(), as_of=as_of, dry_run=dry_run, status="running", rules=[]
         )
         if not dry_run:
             with self.vault.store.records() as session:
@@ -609,7 +605,7 @@ class RetentionEngine:
             now = self.vault.clock.now()
             session.add(
                 DestructionEvidence(
-                    id=_new_id(),
+                    id=new_id(),
                     policy_id=policy.id,
                     subject_id=subject_id,
                     subject_pseudonym=subject.pseudonym,
