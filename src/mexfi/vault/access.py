@@ -8,11 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from mexfi.policy.schema import Policy, Purpose, RoleKind
+from mexfi.policy.schema import Policy, Purpose, RetentionAction, RightKind, RoleKind
 from mexfi.vault.errors import PurposeDenied, UndeclaredData
 from mexfi.vault.schemas import Actor
 
-__all__ = ["check_access", "check_categories", "exempt_from_exclusivity"]
+__all__ = [
+    "check_access",
+    "check_categories",
+    "exempt_from_exclusivity",
+    "passive_clauses",
+    "right_clauses",
+]
+
+
+def right_clauses(policy: Policy, *kinds: RightKind) -> tuple[str, ...]:
+    """The clauses by which `policy` offers the rights of `kinds` (for audit and errors)."""
+    return tuple(
+        sorted(
+            {c for right in policy.requests.rights if right.kind in kinds for c in right.clauses}
+        )
+    )
+
+
+def passive_clauses(policy: Policy, categories: Collection[str]) -> tuple[str, ...]:
+    """The clauses of the rules that move these categories to the passive tier."""
+    return tuple(
+        sorted(
+            {
+                c
+                for rule in policy.retention
+                if rule.action is RetentionAction.PASSIVE and set(rule.categories) & set(categories)
+                for c in rule.clauses
+            }
+        )
+    )
 
 
 def exempt_from_exclusivity(purpose: Purpose) -> bool:
@@ -91,20 +120,20 @@ def check_access(
             f"the subject is blocked: only a rectification purpose may process its data, "
             f"not {purpose.id!r}",
             reason="subject_blocked",
-            clauses=("TX-1.10",),
+            clauses=right_clauses(policy, RightKind.BLOCKING),
         )
     if subject_status == "prohibited" and not (
         purpose.allowed_when_blocked or purpose.reaches_passive_tier
     ):
         raise PurposeDenied(
-            "the subject has prohibited collection and processing (TX-3.6)",
+            "the subject has prohibited collection and processing",
             reason="subject_prohibited",
-            clauses=("TX-3.6",),
+            clauses=right_clauses(policy, RightKind.PROHIBITION, RightKind.WITHDRAW_CONSENT),
         )
     if tier == "passive" and not purpose.reaches_passive_tier:
         raise PurposeDenied(
             f"purpose {purpose.id!r} does not reach the passive tier",
             reason="passive_tier",
-            clauses=("BK-3.3",),
+            clauses=passive_clauses(policy, categories),
         )
     return purpose

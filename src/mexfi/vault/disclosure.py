@@ -12,7 +12,9 @@ from mexfi.audit import AuditAction
 from mexfi.policy.schema import (
     RecipientBasis,
     RecipientKind,
+    RightKind,
 )
+from mexfi.vault.access import right_clauses
 from mexfi.vault.core import VaultCore, new_id, subject_read
 from mexfi.vault.errors import (
     DisclosureDenied,
@@ -97,7 +99,9 @@ class Disclosures(VaultCore):
                     AuditAction.CONSENT,
                     actor,
                     subject=subject,
-                    clauses=("TX-11",),
+                    clauses=right_clauses(
+                        self.policy(subject.policy_id), RightKind.WITHDRAW_CONSENT
+                    ),
                     reason="withdrawn",
                     reference=consent_id,
                     at=now,
@@ -236,7 +240,12 @@ class Disclosures(VaultCore):
         """The disclosure register of a subject, for the DPO or the subject itself (TX-3.4)."""
         with self.store.records() as session:
             subject = self._subject(session, subject_id)
-        self._require_dpo_or_self(subject, actor, "the disclosure register", ("TX-3.4",))
+        self._require_dpo_or_self(
+            subject,
+            actor,
+            "the disclosure register",
+            right_clauses(self.policy(subject.policy_id), RightKind.PROCESSING_INFO),
+        )
         with self.store.records() as session:
             rows = session.scalars(
                 select(Disclosure)

@@ -22,8 +22,10 @@ from mexfi.policy.schema import (
     Category,
     FieldType,
     Policy,
+    RightKind,
 )
 from mexfi.scan import default_scanner
+from mexfi.vault.access import right_clauses
 from mexfi.vault.codec import (
     normalise_record,
 )
@@ -224,15 +226,19 @@ class Vault(Shredding, Disclosures):
             "active": AuditAction.UNBLOCK,
             "prohibited": AuditAction.BLOCK,
         }[status]
+        kinds = {
+            "blocked": (RightKind.BLOCKING,),
+            "active": (RightKind.BLOCKING,),
+            "prohibited": (RightKind.PROHIBITION, RightKind.WITHDRAW_CONSENT),
+        }[status]
         with self.store.records() as session:
             row = self._subject(session, subject_id)
             row.status = status
             row.status_changed_at = now
+            clauses = right_clauses(self.policy(row.policy_id), *kinds)
             self.audit.append(
                 session,
-                self._event(
-                    action, actor, subject=row, clauses=("TX-1.10", "TX-11"), reason=reason, at=now
-                ),
+                self._event(action, actor, subject=row, clauses=clauses, reason=reason, at=now),
             )
             return subject_read(row)
 

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from mexfi.audit import AuditAction, AuditEvent
 from mexfi.policy.schema import (
     Category,
+    RightKind,
 )
-from mexfi.vault.access import check_categories
+from mexfi.vault.access import check_categories, right_clauses
 from mexfi.vault.core import ACTIVE, VaultCore, new_id
 from mexfi.vault.errors import (
     SubjectNotFound,
@@ -373,7 +374,12 @@ class Shredding(VaultCore):
         """A subject's destruction certificates, for the DPO or the subject itself (TX-8)."""
         with self.store.records() as session:
             subject = self._subject(session, subject_id)
-        self._require_dpo_or_self(subject, actor, "destruction certificates", ("TX-8",))
+        self._require_dpo_or_self(
+            subject,
+            actor,
+            "destruction certificates",
+            right_clauses(self.policy(subject.policy_id), RightKind.DESTRUCTION),
+        )
         with self.store.records() as session:
             rows = session.scalars(
                 select(DestructionEvidence)
