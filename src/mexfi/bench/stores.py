@@ -3,6 +3,7 @@ removed afterwards, so a benchmark never touches an operator's store."""
 
 from __future__ import annotations
 
+import base64
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ def json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
     raise TypeError(type(value).__name__)
 
 
