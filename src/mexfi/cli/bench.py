@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.progress import (
@@ -29,6 +31,47 @@ if TYPE_CHECKING:
 __all__ = ["bench_app"]
 
 bench_app = typer.Typer(help="Benchmarks: how fast mexfi keeps its promises.", no_args_is_help=True)
+
+
+@contextmanager
+def bench_progress(*, phase_width: int) -> Iterator[Callable[[str, str, int, int], None]]:
+    """A progress bar per (store, phase) on stderr; yields the callback benchmarks report to."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        tasks: dict[tuple[str, str], TaskID] = {}
+
+        def advance(store: str, phase: str, done: int, total: int) -> None:
+            key = (store, phase)
+            if key not in tasks:
+                label = f"{store:<10} {phase:<{phase_width}}"
+                tasks[key] = progress.add_task(label, total=total)
+            progress.update(tasks[key], completed=done)
+
+        yield advance
+
+
+class _Report(Protocol):
+    @property
+    def results(self) -> Sequence[Any]: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def _finish(
+    report: _Report, format: OutputFormat, fail_on_miss: bool, print_text: Callable[[], None]
+) -> None:
+    """Print a benchmark report as JSON or text; exit 1 on a missed goal if asked to."""
+    if format is OutputFormat.json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        print_text()
+    if fail_on_miss and any(result.misses() for result in report.results):
+        raise typer.Exit(1)
 
 
 class BenchBackend(StrEnum):
@@ -80,21 +123,7 @@ def ingest_command(
 
     backends = ["sqlite", "postgres"] if backend is BenchBackend.both else [backend.value]
     url = postgres_url or _default_postgres_url()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
-        tasks: dict[tuple[str, str], TaskID] = {}
-
-        def advance(store: str, path: str, done: int, total: int) -> None:
-            key = (store, path)
-            if key not in tasks:
-                tasks[key] = progress.add_task(f"{store:<10} {path:<5}", total=total)
-            progress.update(tasks[key], completed=done)
-
+    with bench_progress(phase_width=5) as advance:
         report = run_ingest(
             records=records,
             batch_size=batch_size,
@@ -104,13 +133,7 @@ def ingest_command(
             seed=seed,
             progress=advance,
         )
-    missed = any(result.misses() for result in report.results)
-    if format is OutputFormat.json:
-        out.print_json(json.dumps(report.to_dict()))
-    else:
-        _print_report(report)
-    if missed and fail_on_miss:
-        raise typer.Exit(1)
+    _finish(report, format, fail_on_miss, lambda: _print_report(report))
 
 
 def _print_report(report: IngestReport) -> None:
@@ -217,21 +240,7 @@ def retention_command(
 
     backends = ["sqlite", "postgres"] if backend is BenchBackend.both else [backend.value]
     url = postgres_url or _default_postgres_url()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
-        tasks: dict[tuple[str, str], TaskID] = {}
-
-        def advance(store: str, phase: str, done: int, total: int) -> None:
-            key = (store, phase)
-            if key not in tasks:
-                tasks[key] = progress.add_task(f"{store:<10} {phase:<17}", total=total)
-            progress.update(tasks[key], completed=done)
-
+    with bench_progress(phase_width=17) as advance:
         report = run_retention(
             records=records,
             destruction_share=destruction_share,
@@ -244,13 +253,7 @@ def retention_command(
             profile_dir=profile,
             progress=advance,
         )
-    missed = any(result.misses() for result in report.results)
-    if format is OutputFormat.json:
-        out.print_json(json.dumps(report.to_dict()))
-    else:
-        _print_retention_report(report)
-    if missed and fail_on_miss:
-        raise typer.Exit(1)
+    _finish(report, format, fail_on_miss, lambda: _print_retention_report(report))
 
 
 def _print_retention_report(report: RetentionReport) -> None:
