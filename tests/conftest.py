@@ -81,14 +81,54 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """An empty, migrated store on each backend."""
+def _migrated(config: StoreConfig) -> Store:
     from mexfi.migrations import upgrade_store
 
-    config, schemas = make_store_config(backend, tmp_path)
     store = Store(config)
     upgrade_store(store)
+    return store
+
+
+@pytest.fixture(scope="session")
+def sqlite_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The test session's SQLite store, migrated once."""
+    config, _ = make_store_config("sqlite", tmp_path_factory.mktemp("store"))
+    store = _migrated(config)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The test session's PostgreSQL store (schemas of its own), migrated once."""
+    config, schemas = make_store_config("postgres", tmp_path_factory.mktemp("pg"))
+    store = _migrated(config)
+    yield store
+    store.dispose()
+    _drop_schemas(*schemas)
+
+
+@pytest.fixture
+def store(backend: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The session's migrated store on each backend, inside a transaction rolled back after
+    the test: every commit of the test releases a savepoint (Netflix Dispatch's pattern)."""
+    base: Store = request.getfixturevalue(f"{backend}_base")
+    with base.records_engine.connect() as records, base.keys_engine.connect() as keys:
+        records_transaction = records.begin()
+        keys_transaction = keys.begin()
+        try:
+            yield base.bound(records, keys)
+        finally:
+            records_transaction.rollback()
+            keys_transaction.rollback()
+
+
+@pytest.fixture
+def fresh_store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of its own, migrated for this test, with real commits: for tests that
+    read it through other connections or processes (the CLI, crash tests, tampering)."""
+    config, schemas = make_store_config(backend, tmp_path)
+    store = _migrated(config)
     try:
         yield store
     finally:
@@ -116,3 +156,11 @@ def policies() -> dict[str, Policy]:
 def vault(store: Store, policies: dict[str, Policy], secrets: Secrets, clock: FixedClock) -> Vault:
     """A vault over both bundled policies, on each backend, with a fixed clock."""
     return Vault(store, policies, secrets, clock=clock)
+
+
+@pytest.fixture
+def fresh_vault(
+    fresh_store: Store, policies: dict[str, Policy], secrets: Secrets, clock: FixedClock
+) -> Vault:
+    """A vault over a store of its own with real commits (see `fresh_store`)."""
+    return Vault(fresh_store, policies, secrets, clock=clock)

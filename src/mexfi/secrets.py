@@ -1,13 +1,27 @@
-"""Secrets: master keys, the blind-index and pseudonym keys, the audit signing key.
+"""Secrets: master keys, the blind-index and pseudonym keys, and, apart, the audit signing key.
 
-They come from the environment or from a key file (`MEXFI_KEY_FILE`, default
-`<data dir>/keys.json`, mode 0600), never from the repository:
+The data secrets come from the environment or from a key file (`MEXFI_KEY_FILE`,
+default `<data dir>/keys.json`, mode 0600), never from the repository:
 
 - `MEXFI_MASTER_KEY`: comma-separated `id:base64` master keys (32 bytes each), the first current;
-- `MEXFI_INDEX_KEY`, `MEXFI_PSEUDONYM_KEY`: base64, 32 bytes;
-- `MEXFI_AUDIT_SIGNING_KEY`: base64 Ed25519 private seed, 32 bytes.
+- `MEXFI_INDEX_KEY`, `MEXFI_PSEUDONYM_KEY`: base64, 32 bytes.
 
 An environment variable wins over the file, key by key.
+
+The audit signing key (an Ed25519 seed, 32 bytes) lives apart from them, so whoever
+holds the records and keys.json still cannot sign a checkpoint:
+
+- `MEXFI_AUDIT_SIGNING_KEY`: base64 of the seed; else
+- its own file, `MEXFI_AUDIT_KEY_FILE` (default `<data dir>/audit-signing.key`, mode 0600,
+  one line of base64), with the public key beside it (`audit-signing.pub`, base64 of the
+  raw 32 bytes), which is all an auditor needs (`MEXFI_AUDIT_PUBLIC_KEY` may give it too).
+
+A key file written before the split still holds `audit_signing_key`. It keeps working:
+`load_secrets` uses it (logging a warning) when no audit key file exists, and refuses
+(`Conflict`) when both exist and differ, since it cannot tell which one signed the log.
+Nothing moves it silently: rewriting keys.json behind a concurrent `mexfi keys rotate`
+could lose a master key. `mexfi keys init` moves it: it writes the audit key file and
+the public key, then removes the field from keys.json.
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import secrets as stdlib_secrets
 from dataclasses import dataclass, field
@@ -22,21 +37,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 
 from mexfi.db import data_dir
-from mexfi.errors import Conflict, Invalid, Unavailable
+from mexfi.errors import Conflict, Invalid, NotFound, Unavailable
 
 __all__ = [
     "MasterKey",
     "Secrets",
     "add_master_key",
+    "audit_key_path",
+    "audit_public_key_path",
+    "init_audit_key",
     "init_key_file",
     "key_file_path",
+    "load_audit_public_key",
+    "load_audit_signing_key",
     "load_secrets",
+    "move_legacy_audit_key",
+    "save_key_file",
 ]
 
 KEY_BYTES = 32
+_log = logging.getLogger("mexfi.secrets")
+#: The field a key file written before the audit key moved out holds it in.
+LEGACY_AUDIT_FIELD = "audit_signing_key"
 
 
 @dataclass(frozen=True)
@@ -144,22 +174,32 @@ def _write_file(path: Path, data: dict[str, Any]) -> None:
 
 
 def _to_file_data(value: Secrets) -> dict[str, Any]:
+    """The key file's contents: every secret but the audit signing key."""
     return {
         "master_keys": [{"id": k.id, "key": _enc(k.key)} for k in value.master_keys],
         "index_key": _enc(value.index_key),
         "pseudonym_key": _enc(value.pseudonym_key),
-        "audit_signing_key": _enc(value.audit_signing_seed),
     }
 
 
-def save_key_file(value: Secrets, path: Path) -> Path:
-    """Write `value` to a key file (mode 0600), replacing any file there."""
-    _write_file(path, _to_file_data(value))
+def save_key_file(value: Secrets, path: Path, *, audit_key_file: Path | None = None) -> Path:
+    """Write `value` to a key file (mode 0600), replacing any file there.
+
+    The audit signing key goes to `audit_key_file` (and its .pub) when given; without it,
+    into the key file's legacy field, so that a process handed only `MEXFI_KEY_FILE`
+    (a test's subprocess) signs with the same key.
+    """
+    data = _to_file_data(value)
+    if audit_key_file is None:
+        data[LEGACY_AUDIT_FIELD] = _enc(value.audit_signing_seed)
+    else:
+        _write_audit_key(audit_key_file, value.audit_signing_seed, replace=True)
+    _write_file(path, data)
     return path
 
 
 def init_key_file(path: Path | None = None) -> Path:
-    """Write a new key file with fresh secrets; refuse to overwrite one."""
+    """Write a new key file with fresh secrets, the audit key aside; refuse to overwrite one."""
     path = path or key_file_path()
     if path.exists():
         raise Conflict(
@@ -169,6 +209,195 @@ def init_key_file(path: Path | None = None) -> Path:
         )
     _write_file(path, _to_file_data(Secrets.generate()))
     return path
+
+
+# --- the audit signing key -----------------------------------------------------------------
+
+
+def audit_key_path() -> Path:
+    """`MEXFI_AUDIT_KEY_FILE`, else `<data dir>/audit-signing.key`."""
+    configured = os.environ.get("MEXFI_AUDIT_KEY_FILE")
+    return Path(configured) if configured else data_dir() / "audit-signing.key"
+
+
+def audit_public_key_path(key_path: Path | None = None) -> Path:
+    """The public key beside the audit key file: `audit-signing.pub` by default."""
+    return (key_path or audit_key_path()).with_suffix(".pub")
+
+
+def _public_b64(seed: bytes) -> str:
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return _enc(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def _write_audit_key(path: Path, seed: bytes, *, replace: bool = False) -> Path:
+    """Write the seed (mode 0600) and its public key beside it; refuse to replace unless told."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise Conflict(
+            f"audit key file {path} already exists",
+            hint="a new audit key would not verify the checkpoints signed so far",
+        ) from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(_enc(seed) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    public = audit_public_key_path(path)
+    public.write_text(_public_b64(seed) + "\n", encoding="ascii")
+    return path
+
+
+def init_audit_key(path: Path | None = None) -> Path:
+    """Write a fresh audit signing key and its .pub; refuse to overwrite one."""
+    return _write_audit_key(path or audit_key_path(), os.urandom(KEY_BYTES))
+
+
+def _read_seed_file(path: Path) -> bytes:
+    return _b64(path.read_text(encoding="ascii"), f"the audit key in {path}")
+
+
+def _legacy_seed(path: Path, data: dict[str, Any]) -> bytes | None:
+    value = data.get(LEGACY_AUDIT_FIELD)
+    return None if value is None else _b64(str(value), f"{LEGACY_AUDIT_FIELD} in {path}")
+
+
+def _audit_seed(key_file: Path, file_data: dict[str, Any]) -> bytes | None:
+    """The audit seed: the variable, else its own file, else a legacy key file's field."""
+    if "MEXFI_AUDIT_SIGNING_KEY" in os.environ:
+        return _b64(os.environ["MEXFI_AUDIT_SIGNING_KEY"], "MEXFI_AUDIT_SIGNING_KEY")
+    legacy = _legacy_seed(key_file, file_data)
+    path = audit_key_path()
+    if path.exists():
+        seed = _read_seed_file(path)
+        if legacy is not None and legacy != seed:
+            raise Conflict(
+                f"the key file {key_file} holds an audit signing key that differs from {path}",
+                hint="find which one signed the log's checkpoints (`mexfi audit verify "
+                "--public-key`), keep it, and remove the other",
+            )
+        if legacy is not None:
+            _log.warning(
+                "the key file %s still holds the audit signing key: run `mexfi keys init` "
+                "to remove it from there",
+                key_file,
+            )
+        return seed
+    if legacy is not None:
+        _log.warning(
+            "the audit signing key is read from the key file %s: run `mexfi keys init` to "
+            "move it to %s, apart from the master keys",
+            key_file,
+            path,
+        )
+    return legacy
+
+
+def move_legacy_audit_key(key_file: Path | None = None) -> Path | None:
+    """Move a legacy key file's audit key into its own file (+ .pub); None if none is there.
+
+    The audit key file is written first; the field is removed from the key file only once
+    the file holds the same key.
+    """
+    key_file = key_file or key_file_path()
+    if not key_file.exists():
+        return None
+    data = _read_file(key_file)
+    seed = _legacy_seed(key_file, data)
+    if seed is None:
+        return None
+    path = audit_key_path()
+    if path.exists():
+        if _read_seed_file(path) != seed:
+            raise Conflict(
+                f"the key file {key_file} holds an audit signing key that differs from {path}",
+                hint="find which one signed the log's checkpoints (`mexfi audit verify "
+                "--public-key`), keep it, and remove the other",
+            )
+        if not audit_public_key_path(path).exists():
+            audit_public_key_path(path).write_text(_public_b64(seed) + "\n", encoding="ascii")
+    else:
+        _write_audit_key(path, seed)
+    del data[LEGACY_AUDIT_FIELD]
+    _write_file(key_file, data)
+    return path
+
+
+def load_audit_signing_key() -> Ed25519PrivateKey:
+    """The audit signing key alone, without the master keys (see the module docstring)."""
+    key_file = key_file_path()
+    data = _read_file(key_file) if key_file.exists() else {}
+    seed = _audit_seed(key_file, data)
+    if seed is None:
+        raise _no_audit_key()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def _no_audit_key() -> Unavailable:
+    return Unavailable(
+        "no audit signing key configured: set MEXFI_AUDIT_SIGNING_KEY or MEXFI_AUDIT_KEY_FILE",
+        hint=f"run `mexfi keys init` to write {audit_key_path()}",
+    )
+
+
+def _parse_public_key(text: str, what: str) -> Ed25519PublicKey:
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = load_pem_public_key(text.encode("ascii"))
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError("not an Ed25519 key")
+            return key
+        raw = base64.b64decode(text, validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise Invalid(
+            f"{what} is not an Ed25519 public key (base64 of 32 bytes, or PEM)",
+            hint="it is the content of audit-signing.pub beside the audit key file",
+        ) from None
+
+
+def _public_key_from(value: str, what: str) -> Ed25519PublicKey:
+    """`value` as a path to a public key file, else as the key itself."""
+    candidate = Path(value).expanduser()
+    try:
+        is_file = len(value) < 4096 and candidate.is_file()
+    except OSError:
+        is_file = False
+    if is_file:
+        return _parse_public_key(candidate.read_text(encoding="ascii"), f"{what} ({candidate})")
+    try:
+        return _parse_public_key(value, what)
+    except Invalid:
+        # Base64 has "/" too: only a value that is no key is taken for a missing file.
+        if os.sep in value or value.endswith((".pub", ".pem")):
+            raise NotFound(f"{what}: no public key file at {candidate}") from None
+        raise
+
+
+def load_audit_public_key(value: str | None = None) -> Ed25519PublicKey:
+    """The public key that verifies the audit log; needs no other secret.
+
+    `value` (a file or the base64 key), else `MEXFI_AUDIT_PUBLIC_KEY` (the same), else the
+    .pub file beside the audit key file, else the public half of the signing key.
+    """
+    if value is not None:
+        return _public_key_from(value, "the public key given")
+    if os.environ.get("MEXFI_AUDIT_PUBLIC_KEY"):
+        return _public_key_from(os.environ["MEXFI_AUDIT_PUBLIC_KEY"], "MEXFI_AUDIT_PUBLIC_KEY")
+    public = audit_public_key_path()
+    if public.is_file():
+        return _parse_public_key(public.read_text(encoding="ascii"), str(public))
+    try:
+        return load_audit_signing_key().public_key()
+    except Unavailable:
+        raise Unavailable(
+            "no audit public key: give --public-key, set MEXFI_AUDIT_PUBLIC_KEY, or put "
+            f"the public key at {public}",
+            hint="the operator's audit-signing.pub holds it",
+        ) from None
 
 
 def add_master_key(path: Path | None = None) -> MasterKey:
@@ -184,7 +413,10 @@ def add_master_key(path: Path | None = None) -> MasterKey:
 
 
 def load_secrets(*, create: bool = False) -> Secrets:
-    """Secrets from the environment and the key file; `create` makes a key file if none exists."""
+    """Secrets from the environment and the key files; `create` makes the missing key files.
+
+    The audit signing key comes from its own variable or file (see the module docstring).
+    """
     path = key_file_path()
     file_data: dict[str, Any] = {}
     if path.exists():
@@ -192,6 +424,9 @@ def load_secrets(*, create: bool = False) -> Secrets:
     elif create and "MEXFI_MASTER_KEY" not in os.environ:
         init_key_file(path)
         file_data = _read_file(path)
+    audit_seed = _audit_seed(path, file_data)
+    if audit_seed is None and create:
+        audit_seed = _read_seed_file(init_audit_key())
 
     def pick(env: str, key: str) -> bytes:
         if env in os.environ:
@@ -219,5 +454,11 @@ def load_secrets(*, create: bool = False) -> Secrets:
         master_keys=masters,
         index_key=pick("MEXFI_INDEX_KEY", "index_key"),
         pseudonym_key=pick("MEXFI_PSEUDONYM_KEY", "pseudonym_key"),
-        audit_signing_seed=pick("MEXFI_AUDIT_SIGNING_KEY", "audit_signing_key"),
+        audit_signing_seed=_require_audit_seed(audit_seed),
     )
+
+
+def _require_audit_seed(seed: bytes | None) -> bytes:
+    if seed is None:
+        raise _no_audit_key()
+    return seed

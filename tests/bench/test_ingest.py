@@ -1,104 +1,47 @@
-"""`bench ingest`: both paths run, the report carries both figures, the ratio and row counts."""
+"""`mexfi bench ingest`: the vault's batched writes against plain inserts of the same rows."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from mexfi.bench import run_ingest
-from mexfi.cli.bench import bench_app
-from mexfi.errors import Invalid
+from tests.bench.conftest import BACKENDS, assert_goal_shape, backend_args, run_json, run_text
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'records.sqlite'}")
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", f"sqlite:///{tmp_path / 'data' / 'keys.sqlite'}")
-    monkeypatch.setenv("MEXFI_KEY_FILE", str(tmp_path / "data" / "keys.json"))
-    return tmp_path
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_paths_write_every_row(backend: str) -> None:
+    args = ["ingest", "--records", "1200", "--batch-size", "300", "--subjects", "6"]
+    data = run_json(*args, "--seed", "5", *backend_args(backend))
+    assert data["benchmark"] == "ingest" and data["seed"] == 5
+    assert (data["records"], data["batch_size"]) == (1200, 300)
+    (result,) = data["results"]
+    assert result["backend"] == ("sqlite" if backend == "sqlite" else "postgresql")
+    for path in ("engine", "baseline"):
+        # Counted in the store afterwards.
+        assert result[path]["records"] == result[path]["rows"] == 1200
+        assert result[path]["records_per_second"] > 0
+    assert result["rows_match"] is True
+    assert result["ratio"] > 0
+    assert result["goal"] == "ingest vault/plain time <= 1.3x"
+    assert isinstance(result["met"], bool)
+    for goal in data["goals"]:
+        assert_goal_shape(goal)
+    assert data["met"] == (not data["missed"])
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    app.add_typer(bench_app, name="bench")
-    return app
+def test_text_fits_80_columns() -> None:
+    args = ["ingest", "--records", "200", "--batch-size", "100", "--subjects", "4"]
+    lines = run_text(*args, "--backend", "sqlite").splitlines()
+    assert any(line.split()[:1] == ["sqlite"] for line in lines)
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
 
 
-def test_run_ingest_on_sqlite_reports_both_paths() -> None:
-    report = run_ingest(records=120, batch_size=25, backends=["sqlite"], subjects=6, seed=1)
-    (result,) = report.results
-    assert result.backend == "sqlite" and result.skipped is None
-    assert result.vault is not None and result.plain is not None
-    assert result.vault.records == result.plain.records == 120
-    assert result.vault.rows == result.plain.rows == 120
-    assert result.rows_match
-    assert result.vault.records_per_second > 0 and result.plain.records_per_second > 0
-    assert result.ratio is not None and result.ratio > 0
-    data = report.to_dict()
-    assert data["results"][0]["ratio"] == round(result.ratio, 3)
-    assert set(data["results"][0]["vault"]) >= {"records_per_second", "rows", "seconds"}
+def test_postgres_alone_needs_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
 
+    from mexfi.cli.app import app
 
-def test_postgres_needs_a_url() -> None:
-    with pytest.raises(Invalid, match="PostgreSQL"):
-        run_ingest(records=10, backends=["postgres"], postgres_url=None)
-    both = run_ingest(records=10, batch_size=5, backends=["sqlite", "postgres"], subjects=2)
-    assert [r.backend for r in both.results] == ["sqlite", "postgresql"]
-    assert both.results[1].skipped and "URL" in both.results[1].skipped
-
-
-def test_cli_json_and_text(env: Path) -> None:
-    runner = CliRunner()
-    args = ["bench", "ingest", "--records", "60", "--batch-size", "20", "--subjects", "4"]
-    args += ["--backend", "sqlite"]
-    result = runner.invoke(_app(), [*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    (row,) = data["results"]
-    assert row["backend"] == "sqlite"
-    assert row["vault"]["rows"] == row["plain"]["rows"] == 60
-    assert row["vault"]["records_per_second"] > 0 and row["plain"]["records_per_second"] > 0
-    assert row["ratio"] > 0 and row["rows_match"] is True
-    text = runner.invoke(_app(), args)
-    assert text.exit_code == 0, text.output
-    assert "sqlite: vault" in text.stdout and "ratio" in text.stdout
-    # The environment's store is untouched: the benchmark works in a temporary directory.
-    assert not (env / "data" / "records.sqlite").exists()
-
-
-@pytest.mark.postgres
-def test_run_ingest_on_postgres_drops_its_schema() -> None:
-    from sqlalchemy import create_engine, text
-
-    from tests.conftest import _PG_SKIP, POSTGRES_URL
-
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
-    report = run_ingest(records=40, batch_size=20, backends=["postgres"], postgres_url=POSTGRES_URL)
-    (result,) = report.results
-    assert result.backend == "postgresql" and result.rows_match
-    assert result.ratio is not None
-    assert result.location is not None
-    schema = result.location.split()[1]
-    engine = create_engine(POSTGRES_URL)
-    with engine.connect() as connection:
-        left = connection.scalar(
-            text("SELECT count(*) FROM pg_namespace WHERE nspname IN (:a, :b, :c)"),
-            {"a": schema, "b": f"{schema}_keys", "c": f"{schema}_passive"},
-        )
-    engine.dispose()
-    assert left == 0
-
-
-def test_cli_fail_on_miss_exits_1_only_when_a_goal_is_missed(env: Path) -> None:
-    args = ["bench", "ingest", "--records", "40", "--batch-size", "20", "--subjects", "4"]
-    args += ["--backend", "sqlite"]
-    result = CliRunner().invoke(_app(), [*args, "--format", "json", "--fail-on-miss"])
-    data = json.loads(result.stdout)
-    missed = bool(data["results"][0]["missed"])
-    assert result.exit_code == (1 if missed else 0), result.output
+    monkeypatch.delenv("MEXFI_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(
+        app, ["bench", "ingest", "--records", "10", "--backend", "postgres"]
+    )
+    assert result.exit_code != 0

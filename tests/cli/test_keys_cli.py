@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from mexfi.cli.app import app
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    for name in ("MEXFI_DATABASE_URL", "MEXFI_KEYSTORE_URL", "MEXFI_KEY_FILE", "MEXFI_MASTER_KEY"):
+    for name in (
+        "MEXFI_DATABASE_URL",
+        "MEXFI_KEYSTORE_URL",
+        "MEXFI_KEY_FILE",
+        "MEXFI_MASTER_KEY",
+        "MEXFI_AUDIT_SIGNING_KEY",
+        "MEXFI_AUDIT_KEY_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"
 
@@ -42,8 +50,72 @@ def test_db_upgrade_creates_both_stores(env: Path) -> None:
 
 def test_help_for_every_command() -> None:
     runner = CliRunner()
-    for args in (["--help"], ["keys", "--help"], ["keys", "rotate", "--help"], ["db", "--help"],
-                 ["policy", "lint", "--help"]):
+    for args in (
+        ["--help"],
+        ["keys", "--help"],
+        ["keys", "rotate", "--help"],
+        ["db", "--help"],
+        ["policy", "lint", "--help"],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output
+
+
+def test_keys_init_keeps_the_audit_signing_key_apart(env: Path) -> None:
+    from mexfi.secrets import Secrets, load_secrets, save_key_file
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["keys", "init"])
+    assert result.exit_code == 0, result.output
+    assert "audit_signing_key" not in json.loads((env / "keys.json").read_text())
+    key, public = env / "audit-signing.key", env / "audit-signing.pub"
+    assert key.stat().st_mode & 0o777 == 0o600 and public.exists()
+    assert load_secrets().audit_signing_key.public_key().public_bytes_raw() == (
+        base64.b64decode(public.read_text())
+    )
+    again = runner.invoke(app, ["keys", "init"])  # both exist
+    assert again.exit_code != 0 and type(again.exception).__name__ == "Conflict"
+
+    # A key file from before the split: `keys init` moves its audit key out.
+    legacy = Secrets.generate()
+    key.unlink()
+    public.unlink()
+    save_key_file(legacy, env / "keys.json")
+    result = runner.invoke(app, ["keys", "init"])
+    assert result.exit_code == 0, result.output
+    assert "moved the audit signing key out of" in result.output
+    assert "audit_signing_key" not in json.loads((env / "keys.json").read_text())
+    assert load_secrets() == legacy
+
+
+def test_keys_reseal_converts_records_of_vault_v1(env: Path) -> None:
+    from mexfi.db import open_store
+    from mexfi.policy import load_bundled_policies
+    from mexfi.secrets import load_secrets
+    from tests.vault.test_keys import _downgrade_to_v1
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["keys", "init"]).exit_code == 0
+    generated = runner.invoke(app, ["generate", "--riders", "3", "--drivers", "0", "--days", "1"])
+    assert generated.exit_code == 0, generated.output
+    store = open_store()
+    try:
+        bakikart = load_bundled_policies()["bakikart"]
+        converted = _downgrade_to_v1(store, load_secrets(), bakikart, "active")
+        assert converted > 3
+        result = runner.invoke(app, ["keys", "reseal", "--batch-size", "7"])
+        assert result.exit_code == 0, result.output
+        assert f"{converted} records resealed in format 2; 0 left in format 1" in result.output
+        with store.records() as session:
+            from sqlalchemy import text
+
+            formats = set(session.scalars(text("SELECT DISTINCT format FROM records")))
+        assert formats == {2}
+    finally:
+        store.dispose()
+    # A second run finds nothing to do, and the audit log is intact.
+    again = runner.invoke(app, ["keys", "reseal", "--format", "json"])
+    assert again.exit_code == 0
+    assert json.loads(again.stdout) == {"resealed": 0, "left_in_format_1": 0}
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0

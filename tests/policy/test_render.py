@@ -16,13 +16,13 @@ from mexfi.errors import Invalid
 from mexfi.policy.i18n import ENUM_LABELS, MESSAGES, duration_words, format_date, ru_plural
 from mexfi.policy.loader import load_policy, parse_policy
 from mexfi.policy.render import render_notice, retention_phrase
-from mexfi.policy.schema import Policy
+from mexfi.policy.schema import Lang, Policy
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = REPO / "tests" / "fixtures" / "policies" / "minimal.yaml"
 BUNDLED = sorted((REPO / "policies").glob("*.yaml"))
 POLICIES = [MINIMAL, *BUNDLED]
-LANGS = ("az", "en", "ru")
+LANGS: tuple[Lang, ...] = ("az", "en", "ru")
 FORMATS = ("md", "html")
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
-from mexfi.requests import WrittenDetails
+from mexfi.requests import Answer, RequestRead, WrittenDetails, add_request, answer_request
 from mexfi.vault import Actor, Vault
 from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
@@ -34,34 +35,51 @@ def rq_vault(vault: Vault) -> Vault:
 def register_rider(
     vault: Vault, phone: str, *, first_name: str = "Leyla", at: datetime | None = None
 ) -> str:
-    return vault.register(
-        policy_id="bakikart",
-        kind="rider",
-        actor=SERVICE,
-        purpose="service_provision",
-        lookup_phone=phone,
-        records={
-            "phone": {"phone": phone},
-            "profile": {"first_name": first_name, "last_name": "Həsənova"},
-        },
-        at=at,
-    ).id
+    with vault.unit_of_work() as uow:
+        return vault.register(
+            uow,
+            policy_id="bakikart",
+            kind="rider",
+            actor=SERVICE,
+            purpose="service_provision",
+            lookup_phone=phone,
+            records={
+                "phone": {"phone": phone},
+                "profile": {"first_name": first_name, "last_name": "Həsənova"},
+            },
+            at=at,
+        ).id
 
 
 def register_driver(vault: Vault, phone: str = str(DRIVER["phone"])) -> str:
-    subject = vault.register(
-        policy_id="taxsee_driver",
-        kind="driver",
-        actor=SYSTEM,
-        purpose="licence_agreement",
-        lookup_phone=phone,
-        records={"registration": {**DRIVER, "phone": phone}},
-    ).id
-    vault.write(
-        subject,
-        "vehicle_facts",
-        {"make": "Toyota", "model": "Prius", "colour": "ağ", "plate_digits": "123"},
-        actor=SYSTEM,
-        purpose="service_operation",
-    )
+    with vault.unit_of_work() as uow:
+        subject = vault.register(
+            uow,
+            policy_id="taxsee_driver",
+            kind="driver",
+            actor=SYSTEM,
+            purpose="licence_agreement",
+            lookup_phone=phone,
+            records={"registration": {**DRIVER, "phone": phone}},
+        ).id
+        vault.write(
+            uow,
+            subject,
+            "vehicle_facts",
+            {"make": "Toyota", "model": "Prius", "colour": "ağ", "plate_digits": "123"},
+            actor=SYSTEM,
+            purpose="service_operation",
+        )
     return subject
+
+
+def add(vault: Vault, **options: Any) -> RequestRead:
+    """`add_request` in a unit of work of its own, committed."""
+    with vault.unit_of_work() as uow:
+        return add_request(vault, uow, **options)
+
+
+def answered(vault: Vault, request_id: str, **options: Any) -> Answer:
+    """`answer_request` in a unit of work of its own, committed."""
+    with vault.unit_of_work() as uow:
+        return answer_request(vault, uow, request_id, **options)

@@ -1,4 +1,5 @@
-"""`mexfi requests …` and `mexfi bench dsr` from the command line (SQLite store from the env)."""
+"""`mexfi requests …` from the command line (SQLite store from the env); `mexfi bench dsr` is
+tested with the other benchmarks in tests/bench."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from mexfi.cli.app import app as mexfi_app
-from mexfi.cli.requests import bench_dsr_command, requests_app
-from tests.conftest import _PG_SKIP, POSTGRES_URL
+from mexfi.cli.requests import requests_app
 
 from .conftest import register_driver, register_rider
 
@@ -20,9 +20,6 @@ PHONE = "+994 50 111 22 33"
 # Mounted here as the lead mounts them in `mexfi.cli.app`.
 app = typer.Typer()
 app.add_typer(requests_app, name="requests")
-bench = typer.Typer()
-bench.command("dsr")(bench_dsr_command)
-app.add_typer(bench, name="bench")
 
 
 @pytest.fixture
@@ -90,17 +87,3 @@ def test_a_right_the_policy_does_not_offer_is_refused(env: Path) -> None:
     from mexfi.requests import RightNotOffered
 
     assert isinstance(result.exception, RightNotOffered)
-
-
-def test_bench_dsr_runs_with_tiny_numbers(env: Path) -> None:
-    backend = "sqlite" if _PG_SKIP else "both"
-    output = _run(
-        "bench", "dsr", "--records", "300", "--sizes", "3,20", "--runs", "2",
-        "--backend", backend, "--postgres-url", POSTGRES_URL, "--format", "json",
-    )  # fmt: skip
-    report = json.loads(output)
-    for result in report["results"]:
-        assert result["skipped"] is None
-        assert result["store_records"] == 300
-        assert [s["exported"] for s in result["sizes"]] == [4, 21]  # the taps and the phone
-        assert all(s["p95_ms"] > 0 for s in result["sizes"])

@@ -7,12 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from mexfi.requests import RequestState, add_request, answer_request, render_letter
-from mexfi.requests.answers import find_fonts
-from mexfi.requests.errors import LetterUnavailable
+from mexfi.requests import LetterUnavailable, RequestState, find_fonts, render_letter
 from mexfi.vault import Vault
 
-from .conftest import COMPLETE, DPO, register_driver, register_rider
+from .conftest import COMPLETE, DPO, add, answered, register_driver, register_rider
 
 PHONE = "+994 50 111 22 33"
 _VOID = {"meta", "br", "hr", "img", "link", "input"}
@@ -58,11 +56,11 @@ def _pdf_text(pdf: bytes) -> str:
 )
 def test_access_letter_renders_in_each_language(rq_vault: Vault, lang: str, title: str) -> None:
     register_rider(rq_vault, PHONE, first_name="Şəbnəm")
-    request = add_request(
+    request = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         phone=PHONE, language=lang,
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     policy = rq_vault.policy("bakikart")
     html = render_letter(policy, answer, format="html")
     assert isinstance(html, str)
@@ -86,7 +84,7 @@ def test_a_rejection_letter_names_the_missing_requirements(rq_vault: Vault) -> N
     register_driver(rq_vault)
     from mexfi.requests import Answer, WrittenDetails
 
-    request = add_request(
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind="blocking", channel="written", actor=DPO,
         phone="+994 55 765 43 21", written=WrittenDetails(signed=True), language="en",
     )  # fmt: skip
@@ -103,10 +101,10 @@ def test_every_answered_kind_renders(rq_vault: Vault, lang: str) -> None:
     policy = rq_vault.policy("taxsee_driver")
     for kind in ("existence", "legal_basis", "processing_info", "sources", "operator_info",
                  "destruction"):  # fmt: skip
-        request = add_request(
+        request = add(
             rq_vault, policy_id="taxsee_driver", kind=kind, channel="written", actor=DPO,
             subject_id=driver, written=COMPLETE, language=lang,
         )  # fmt: skip
-        answer = answer_request(rq_vault, request.id, actor=DPO)
+        answer = answered(rq_vault, request.id, actor=DPO)
         text = _parse(str(render_letter(policy, answer, format="html")))
         assert policy.operator.name in text

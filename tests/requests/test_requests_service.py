@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -16,8 +17,6 @@ from mexfi.requests import (
     RequestStateConflict,
     RightNotOffered,
     WrittenDetails,
-    add_request,
-    answer_request,
     export_access,
     export_json,
     list_requests,
@@ -26,18 +25,27 @@ from mexfi.requests import (
 )
 from mexfi.requests.models import SubjectRequest
 from mexfi.retention import place_hold
-from mexfi.vault import Vault
+from mexfi.vault import Actor, RecordCreate, RecordRead, Vault
 from mexfi.vault.models import DataKey, Record
 
-from .conftest import COMPLETE, DPO, SUPPORT, register_driver, register_rider
+from .conftest import COMPLETE, DPO, SUPPORT, add, answered, register_driver, register_rider
 
 PHONE_A = "+994 50 111 22 33"
 PHONE_B = "+994 55 444 55 66"
 
 
-def _taps(vault: Vault, subject: str, n: int, *, days_ago: int = 1) -> list[str]:
-    from mexfi.vault import Actor, RecordCreate
+def read(vault: Vault, subject: str, categories: list[str], purpose: str) -> list[RecordRead]:
+    with vault.unit_of_work() as uow:
+        actor = DPO if purpose != "rectification" else SUPPORT
+        return vault.read(uow, subject, categories, purpose=purpose, actor=actor).records
 
+
+def export(vault: Vault, subject: str) -> dict[str, Any]:
+    with vault.unit_of_work() as uow:
+        return export_access(vault, uow, subject, actor=DPO)
+
+
+def _taps(vault: Vault, subject: str, n: int, *, days_ago: int = 1) -> list[str]:
     now = vault.clock.now()
     items = [
         RecordCreate(
@@ -48,7 +56,10 @@ def _taps(vault: Vault, subject: str, n: int, *, days_ago: int = 1) -> list[str]
         )
         for i in range(n)
     ]
-    return vault.write_many(items, actor=Actor("svc", "service"), purpose="service_provision")
+    with vault.unit_of_work() as uow:
+        return vault.write_many(
+            uow, items, actor=Actor("svc", "service"), purpose="service_provision"
+        )
 
 
 def test_offered_kinds_follow_the_policy(rq_vault: Vault) -> None:
@@ -62,7 +73,7 @@ def test_offered_kinds_follow_the_policy(rq_vault: Vault) -> None:
 def test_a_right_the_policy_does_not_list_is_refused(rq_vault: Vault) -> None:
     register_rider(rq_vault, PHONE_A)
     with pytest.raises(RightNotOffered, match="bakikart") as caught:
-        add_request(
+        add(
             rq_vault,
             policy_id="bakikart",
             kind="destruction",
@@ -78,7 +89,7 @@ def test_tx_11_incomplete_written_request_is_rejected_naming_what_is_missing(
 ) -> None:
     register_driver(rq_vault)
     partial = WrittenDetails(id_document_series="AZE", id_document_number="99887766", signed=True)
-    request = add_request(
+    request = add(
         rq_vault,
         policy_id="taxsee_driver",
         kind="destruction",
@@ -113,13 +124,13 @@ def test_tx_11_incomplete_written_request_is_rejected_naming_what_is_missing(
 
 def test_requester_is_matched_through_the_blind_index(rq_vault: Vault) -> None:
     rider = register_rider(rq_vault, PHONE_A)
-    found = add_request(
+    found = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=SUPPORT,
         phone="050 111 22 33",
     )  # fmt: skip
     assert found.state is RequestState.IN_PROGRESS
     assert found.subject_id == rider
-    unknown = add_request(
+    unknown = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=SUPPORT,
         phone=PHONE_B,
     )  # fmt: skip
@@ -134,11 +145,11 @@ def test_tx_3_3_access_export_has_every_record_of_the_subject_and_nothing_else(
     b = register_rider(rq_vault, PHONE_B, first_name="Bəhruz")
     _taps(rq_vault, a, 30)
     _taps(rq_vault, b, 25)
-    request = add_request(
+    request = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         phone=PHONE_A, language="az",
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     with rq_vault.store.records() as session:
         own = set(session.scalars(select(Record.id).where(Record.subject_id == a)))
         other = set(session.scalars(select(Record.id).where(Record.subject_id == b)))
@@ -163,7 +174,7 @@ def test_bk_3_2_access_returns_the_last_12_months_of_active_data(rq_vault: Vault
     rider = register_rider(rq_vault, PHONE_A)
     recent = set(_taps(rq_vault, rider, 3, days_ago=30))
     old = set(_taps(rq_vault, rider, 2, days_ago=400))
-    data = export_access(rq_vault, rider, actor=DPO)
+    data = export(rq_vault, rider)
     ids = {r["id"] for r in data["records"]}
     assert recent <= ids
     assert not old & ids
@@ -177,12 +188,12 @@ def test_access_with_include_passive_reaches_the_passive_tier(
     rider = register_rider(rq_vault, PHONE_A)
     old = set(_taps(rq_vault, rider, 2, days_ago=400))
     RetentionEngine(rq_vault).run()
-    assert not old & {r["id"] for r in export_access(rq_vault, rider, actor=DPO)["records"]}
-    request = add_request(
+    assert not old & {r["id"] for r in export(rq_vault, rider)["records"]}
+    request = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         phone=PHONE_A, include_passive=True,
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     passive = {r["id"] for r in answer.data["records"] if r["tier"] == "passive"}
     assert passive == old
 
@@ -194,12 +205,12 @@ def test_tx_3_5_destruction_leaves_nothing_of_those_categories_decryptable(
     with rq_vault.store.keys() as session:
         keys = set(session.scalars(select(DataKey.id).where(DataKey.subject_id == driver)))
     assert keys
-    request = add_request(
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind="destruction", channel="written",
         actor=DPO, phone="+994 55 765 43 21", written=COMPLETE,
     )  # fmt: skip
     assert request.state is RequestState.IN_PROGRESS
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     assert answer.request.state is RequestState.ANSWERED
     assert answer.data["destruction"]["held"] == {}
     assert answer.data["destruction"]["records_destroyed"] == 2
@@ -208,45 +219,42 @@ def test_tx_3_5_destruction_leaves_nothing_of_those_categories_decryptable(
     assert left == set()
     with rq_vault.store.records() as session:
         assert session.scalars(select(Record.id).where(Record.subject_id == driver)).all() == []
-    data = rq_vault.read(
-        driver, ["registration", "vehicle_facts"], purpose="lawful_request",
-        actor=DPO,
-    )  # fmt: skip
-    assert data.records == []
-    evidence = rq_vault.destruction_evidence(driver, actor=DPO)
+    assert read(rq_vault, driver, ["registration", "vehicle_facts"], "lawful_request") == []
+    with rq_vault.unit_of_work() as uow:
+        evidence = rq_vault.destruction_evidence(uow, driver, actor=DPO)
     assert evidence and evidence[-1].request_id == request.id
 
 
 def test_destruction_refuses_a_held_category_with_the_reason(rq_vault: Vault) -> None:
     driver = register_driver(rq_vault)
-    hold = place_hold(
-        rq_vault, policy_id="taxsee_driver", subject_id=driver, category="registration",
-        reason="court order 12/2026", actor=DPO,
-    )  # fmt: skip
-    request = add_request(
+    with rq_vault.unit_of_work() as uow:
+        hold = place_hold(
+            rq_vault, uow, policy_id="taxsee_driver", subject_id=driver, category="registration",
+            reason="court order 12/2026", actor=DPO,
+        )  # fmt: skip
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind="destruction", channel="written",
         actor=DPO, phone="+994 55 765 43 21", written=COMPLETE,
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     outcome = answer.data["destruction"]
     assert outcome["held"] == {"registration": hold.id}
     assert "registration" not in outcome["destroyed"]
     assert "vehicle_facts" in outcome["destroyed"]
     assert answer.request.reasons == ("legal_hold_registration",)
-    kept = rq_vault.read(driver, ["registration"], purpose="lawful_request", actor=DPO)
-    assert len(kept.records) == 1
-    gone = rq_vault.read(driver, ["vehicle_facts"], purpose="lawful_request", actor=DPO)
-    assert gone.records == []
+    assert len(read(rq_vault, driver, ["registration"], "lawful_request")) == 1
+    assert read(rq_vault, driver, ["vehicle_facts"], "lawful_request") == []
 
 
 def test_each_request_has_its_history_in_the_audit_log(rq_vault: Vault) -> None:
     register_rider(rq_vault, PHONE_A)
-    request = add_request(
+    request = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         phone=PHONE_A,
     )  # fmt: skip
-    answer_request(rq_vault, request.id, actor=DPO)
-    history = request_history(rq_vault, request.id)
+    answered(rq_vault, request.id, actor=DPO)
+    with rq_vault.unit_of_work() as uow:
+        history = request_history(rq_vault, uow, request.id)
     assert [e.action for e in history] == [AuditAction.REQUEST] * 4
     assert [e.reason for e in history] == [
         "access:received:written",
@@ -256,7 +264,7 @@ def test_each_request_has_its_history_in_the_audit_log(rq_vault: Vault) -> None:
     ]
     assert all(e.subject == rq_vault.pseudonym(request.subject_id or "") for e in history)
     with pytest.raises(RequestStateConflict):
-        answer_request(rq_vault, request.id, actor=DPO)
+        answered(rq_vault, request.id, actor=DPO)
 
 
 def test_rectification_goes_through_the_vault(rq_vault: Vault) -> None:
@@ -266,13 +274,12 @@ def test_rectification_goes_through_the_vault(rq_vault: Vault) -> None:
             select(Record).where(Record.subject_id == rider, Record.category == "profile")
         ).one()
         old_key = record.key_id
-    request = add_request(
+    request = add(
         rq_vault, policy_id="bakikart", kind="rectification", channel="written", actor=SUPPORT,
         phone=PHONE_A,
     )  # fmt: skip
-    answer_request(rq_vault, request.id, actor=SUPPORT, changes={record.id: {"first_name": "Lalə"}})
-    data = rq_vault.read(rider, ["profile"], purpose="rectification", actor=SUPPORT)
-    assert data.records[0].values["first_name"] == "Lalə"
+    answered(rq_vault, request.id, actor=SUPPORT, changes={record.id: {"first_name": "Lalə"}})
+    assert read(rq_vault, rider, ["profile"], "rectification")[0].values["first_name"] == "Lalə"
     with rq_vault.store.keys() as session:
         assert session.get(DataKey, old_key) is None
 
@@ -284,12 +291,13 @@ def test_prohibition_blocking_and_unblocking_set_the_subject_status(rq_vault: Va
         ("unblocking", "active"),
         ("prohibition", "prohibited"),
     ):
-        request = add_request(
+        request = add(
             rq_vault, policy_id="taxsee_driver", kind=kind, channel="registered_mail",
             actor=DPO, subject_id=driver, written=COMPLETE,
         )  # fmt: skip
-        answer_request(rq_vault, request.id, actor=DPO)
-        assert rq_vault.subject(driver).status == status
+        answered(rq_vault, request.id, actor=DPO)
+        with rq_vault.unit_of_work() as uow:
+            assert rq_vault.subject(uow, driver).status == status
 
 
 @pytest.mark.parametrize(
@@ -300,11 +308,11 @@ def test_information_requests_are_answered_from_the_policy_and_records(
     rq_vault: Vault, kind: str
 ) -> None:
     driver = register_driver(rq_vault)
-    request = add_request(
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind=kind, channel="in_person", actor=DPO,
         subject_id=driver, written=COMPLETE, language="ru",
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     assert answer.request.state is RequestState.ANSWERED
     assert answer.data["operator"]["jurisdiction"] == "AZ"
     if kind == "existence":
@@ -318,14 +326,15 @@ def test_information_requests_are_answered_from_the_policy_and_records(
 
 def test_list_shows_due_and_overdue_requests(rq_vault: Vault, clock: FixedClock) -> None:
     register_rider(rq_vault, PHONE_A)
-    request = add_request(
+    request = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         phone=PHONE_A,
     )  # fmt: skip
-    assert [r.id for r in list_requests(rq_vault, open_only=True)] == [request.id]
-    assert list_requests(rq_vault, overdue=True) == []
     later = request.due_at + timedelta(seconds=1)
-    overdue = list_requests(rq_vault, overdue=True, now=later)
+    with rq_vault.unit_of_work() as uow:
+        assert [r.id for r in list_requests(rq_vault, uow, open_only=True)] == [request.id]
+        assert list_requests(rq_vault, uow, overdue=True) == []
+        overdue = list_requests(rq_vault, uow, overdue=True, now=later)
     assert [r.id for r in overdue] == [request.id]
     assert overdue[0].overdue(later)
 
@@ -334,20 +343,22 @@ def test_the_answer_language_follows_the_subjects_interface_language(rq_vault: V
     from tests.vault.conftest import SYSTEM
 
     driver = register_driver(rq_vault)
-    rq_vault.write(
-        driver,
-        "mobile_operator",
-        {"mcc": "400", "mnc": "01", "country": "AZ", "language": "ru"},
-        actor=SYSTEM,
-        purpose="locale_setup",
-    )
-    request = add_request(
+    with rq_vault.unit_of_work() as uow:
+        rq_vault.write(
+            uow,
+            driver,
+            "mobile_operator",
+            {"mcc": "400", "mnc": "01", "country": "AZ", "language": "ru"},
+            actor=SYSTEM,
+            purpose="locale_setup",
+        )
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind="operator_info", channel="written",
         actor=DPO, subject_id=driver, written=COMPLETE,
     )  # fmt: skip
     assert request.language == "ru"
     rider = register_rider(rq_vault, PHONE_A)
-    other = add_request(
+    other = add(
         rq_vault, policy_id="bakikart", kind="access", channel="written", actor=DPO,
         subject_id=rider,
     )  # fmt: skip
@@ -358,11 +369,12 @@ def test_a_request_the_vault_refuses_is_answered_with_a_reasoned_refusal(
     rq_vault: Vault,
 ) -> None:
     driver = register_driver(rq_vault)
-    rq_vault.set_status(driver, "blocked", actor=DPO, reason="test")
-    request = add_request(
+    with rq_vault.unit_of_work() as uow:
+        rq_vault.set_status(uow, driver, "blocked", actor=DPO, reason="test")
+    request = add(
         rq_vault, policy_id="taxsee_driver", kind="access", channel="written", actor=DPO,
         subject_id=driver, written=COMPLETE,
     )  # fmt: skip
-    answer = answer_request(rq_vault, request.id, actor=DPO)
+    answer = answered(rq_vault, request.id, actor=DPO)
     assert answer.request.state is RequestState.REJECTED
     assert answer.request.reasons == ("processing_denied_subject_blocked",)

@@ -53,12 +53,13 @@ def _fill(vault: Vault, clock: FixedClock) -> tuple[list[str], list[str]]:
     """96,000 taps older than a year (due for the passive tier) and 4,000 drivers registered
     more than a day ago (their registration data due for destruction): 100,000 due records."""
     long_ago = clock.now() - timedelta(days=400)
-    riders = [
-        s.id
-        for s in vault.register_many(
-            policy_id="bakikart", kind="rider", count=RIDERS, actor=SERVICE
-        )
-    ]
+    with vault.unit_of_work() as uow:
+        riders = [
+            s.id
+            for s in vault.register_many(
+                uow, policy_id="bakikart", kind="rider", count=RIDERS, actor=SERVICE
+            )
+        ]
     tap = {
         "place": "Sahil",
         "used_at": long_ago.isoformat(),
@@ -69,18 +70,26 @@ def _fill(vault: Vault, clock: FixedClock) -> tuple[list[str], list[str]]:
         RecordCreate(r, "card_use", tap, long_ago) for r in riders for _ in range(TAPS_PER_RIDER)
     ]
     for start in range(0, len(items), 8_000):
-        vault.write_many(items[start : start + 8_000], actor=SERVICE, purpose="service_provision")
-    drivers = [
-        s.id
-        for s in vault.register_many(
-            policy_id="taxsee_driver", kind="driver", count=DRIVERS, actor=SYSTEM
-        )
-    ]
+        with vault.unit_of_work() as uow:
+            vault.write_many(
+                uow, items[start : start + 8_000], actor=SERVICE, purpose="service_provision"
+            )
+    with vault.unit_of_work() as uow:
+        drivers = [
+            s.id
+            for s in vault.register_many(
+                uow, policy_id="taxsee_driver", kind="driver", count=DRIVERS, actor=SYSTEM
+            )
+        ]
     registrations = [RecordCreate(d, "registration", DRIVER) for d in drivers]
     for start in range(0, len(registrations), 2_000):
-        vault.write_many(
-            registrations[start : start + 2_000], actor=SYSTEM, purpose="licence_agreement"
-        )
+        with vault.unit_of_work() as uow:
+            vault.write_many(
+                uow,
+                registrations[start : start + 2_000],
+                actor=SYSTEM,
+                purpose="licence_agreement",
+            )
     return riders, drivers
 
 
@@ -91,6 +100,12 @@ def _worker(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+@pytest.fixture
+def store(fresh_store: Store) -> Store:
+    """Workers in other processes read and write it: real commits."""
+    return fresh_store
 
 
 @pytest.fixture
@@ -108,7 +123,9 @@ def test_sigkill_at_random_points_loses_nothing(
 ) -> None:
     vault, riders, drivers = filled
     env = _env(store, secrets, tmp_path)
-    chance = random.Random(int.from_bytes(os.urandom(4), "big"))
+    seed = int(os.environ.get("MEXFI_TEST_SEED") or int.from_bytes(os.urandom(4), "big"))
+    print(f"crash test seed: {seed} (MEXFI_TEST_SEED={seed} repeats the kill times)")
+    chance = random.Random(seed)
     kills = 0
     for _ in range(4):
         worker = _worker(env, "--max-runs", "1")
@@ -153,12 +170,18 @@ def test_sigkill_at_random_points_loses_nothing(
     assert by_driver == dict.fromkeys(drivers, 1)
     assert any(run.status == "complete" for run in runs)
     # Not half-moved: every passive record decrypts under its passive key.
-    for rider in chance.sample(riders, 25):
-        export = vault.read(
-            rider, ["card_use"], purpose="subject_request", actor=DPO, tiers=["active", "passive"]
-        )
-        assert len(export.records) == TAPS_PER_RIDER
-        assert {r.tier for r in export.records} == {"passive"}
+    with vault.unit_of_work() as uow:
+        for rider in chance.sample(riders, 25):
+            export = vault.read(
+                uow,
+                rider,
+                ["card_use"],
+                purpose="subject_request",
+                actor=DPO,
+                tiers=["active", "passive"],
+            )
+            assert len(export.records) == TAPS_PER_RIDER
+            assert {r.tier for r in export.records} == {"passive"}
 
 
 @pytest.mark.slow
@@ -183,12 +206,15 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(
     assert worker.returncode == 0, stderr.decode()[-2000:]
     assert b"worker stopped" in stderr
     with store.records() as session:
-        passive = session.scalar(select(func.count()).select_from(PassiveRecord))
-        active = session.scalar(
-            select(func.count()).select_from(Record).where(Record.category == "card_use")
+        passive = session.scalar(select(func.count()).select_from(PassiveRecord)) or 0
+        active = (
+            session.scalar(
+                select(func.count()).select_from(Record).where(Record.category == "card_use")
+            )
+            or 0
         )
         statuses = set(session.scalars(select(RetentionRun.status)))
-    # Whole batches only: nothing lost, nothing in between.
+    # Whole subjects only: nothing lost, no rider half-moved.
     assert passive + active == RIDERS * TAPS_PER_RIDER
-    assert passive % 500 == 0 or active == 0
+    assert passive % TAPS_PER_RIDER == 0
     assert "stopped" in statuses or "complete" in statuses

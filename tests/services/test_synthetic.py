@@ -38,7 +38,11 @@ from mexfi.vault.models import Record, Subject
 END = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DPO = Actor("dpo-1", "dpo")
 SYSTEM = Actor("svc-taxsee", "system")
-SMALL = {"riders": 6, "drivers": 3, "days": 3, "batch_size": 40}
+
+
+def small(vault: Vault, seed: int) -> GenerationSummary:
+    """A small generation: 6 riders, 3 drivers, 3 days."""
+    return generate(vault, riders=6, drivers=3, days=3, batch_size=40, seed=seed, end=END)
 
 
 def _vault(store: Store) -> Vault:
@@ -61,15 +65,18 @@ def _everything(vault: Vault) -> list[tuple[str, str, RecordRead]]:
     """(policy, subject kind, record) of every record, decrypted through the vault."""
     with vault.store.records() as session:
         subjects = list(session.scalars(select(Subject).order_by(Subject.registered_at)))
-    out = []
-    for subject in subjects:
-        policy = vault.policy(subject.policy_id)
-        categories = [c.id for c in policy.categories_of(subject.kind)]
-        if subject.kind == "customer":
-            data = vault.read(subject.id, categories, purpose="service_operation", actor=SYSTEM)
-        else:
-            data = vault.read(subject.id, categories, purpose="subject_request", actor=DPO)
-        out.extend((subject.policy_id, subject.kind, record) for record in data.records)
+    out: list[tuple[str, str, RecordRead]] = []
+    with vault.unit_of_work() as uow:
+        for subject in subjects:
+            policy = vault.policy(subject.policy_id)
+            categories = [c.id for c in policy.categories_of(subject.kind)]
+            if subject.kind == "customer":
+                data = vault.read(
+                    uow, subject.id, categories, purpose="service_operation", actor=SYSTEM
+                )
+            else:
+                data = vault.read(uow, subject.id, categories, purpose="subject_request", actor=DPO)
+            out.extend((subject.policy_id, subject.kind, record) for record in data.records)
     return out
 
 
@@ -84,7 +91,7 @@ def _canonical(rows: list[tuple[str, str, RecordRead]]) -> list[tuple[Any, ...]]
 def generated(tmp_path: Path) -> Iterator[tuple[Vault, GenerationSummary]]:
     store = _sqlite_store(tmp_path / "one")
     vault = _vault(store)
-    summary = generate(vault, seed=11, end=END, **SMALL)
+    summary = small(vault, 11)
     yield vault, summary
     store.dispose()
 
@@ -95,7 +102,7 @@ def test_same_seed_same_values_other_seed_other_values(tmp_path: Path) -> None:
         store = _sqlite_store(tmp_path / name)
         try:
             vault = _vault(store)
-            generate(vault, seed=seed, end=END, **SMALL)
+            small(vault, seed)
             dumps.append(_canonical(_everything(vault)))
         finally:
             store.dispose()

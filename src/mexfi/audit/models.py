@@ -1,7 +1,10 @@
-"""The audit tables: the hash-chained entries, the one-row head, the signed checkpoints.
+"""The audit tables: the hash-chained entries, their subject index, the one-row head, the
+signed checkpoints.
 
-`audit_entries` is append-only: the service offers no update or delete, and
-`protect_audit_tables` installs triggers that refuse them in the database too.
+`audit_entries`, `audit_entry_subjects` and `audit_checkpoints` are append-only: the
+service offers no update or delete, and `protect_audit_tables` installs triggers that
+refuse them in the database too. The head moves with every append; it also remembers the
+last checkpoint (ordinal, entry, digest), so the next one is chained to it without a query.
 """
 
 from __future__ import annotations
@@ -9,7 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Connection, Integer, String, Table, Text, event
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Connection,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mexfi.db import Base
@@ -17,12 +30,16 @@ from mexfi.db import Base
 __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
+    "AuditEntrySubject",
     "AuditHead",
     "protect_audit_tables",
 ]
 
-#: The `prev_hash` of entry 1 and the hash of the empty log.
+#: The `prev_hash` of entry 1 and the hash of the empty log; also the `prev_digest` of
+#: checkpoint 1.
 GENESIS_HASH = "0" * 64
+#: The longest pseudonym column: "ps_" and 24 hex digits fit with room to spare.
+PSEUDONYM_LENGTH = 40
 
 # BIGINT on PostgreSQL; plain INTEGER on SQLite, where it is the rowid and costs nothing.
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
@@ -49,6 +66,23 @@ class AuditEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(255))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: A batch entry's subjects: compact JSON {pseudonym: records}, keys sorted; NULL when
+    #: none. Hashed only when present, so the entries written before it keep their hashes.
+    subjects: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntrySubject(Base):
+    """One subject of a batch entry: the index behind "every entry about subject p" (TX-3.4).
+
+    Derived from `AuditEntry.subjects`, which the hash covers; `verify_log` reports rows
+    that disagree with it (deleted to hide an entry from a subject's access log, or added).
+    """
+
+    __tablename__ = "audit_entry_subjects"
+
+    seq: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=False)
+    subject: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH), primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class AuditHead(Base):
@@ -60,10 +94,22 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(_Seq)
     hash: Mapped[str] = mapped_column(String(64))
+    #: The last checkpoint: its ordinal (0: none yet), the entry it signs, its digest.
+    checkpoint_ordinal: Mapped[int] = mapped_column(_Seq, server_default=text("0"))
+    checkpoint_seq: Mapped[int] = mapped_column(_Seq, server_default=text("0"))
+    checkpoint_digest: Mapped[str] = mapped_column(
+        String(64), server_default=text(f"'{GENESIS_HASH}'")
+    )
 
 
 class AuditCheckpoint(Base):
-    """An Ed25519 signature over "mexfi-audit-checkpoint|seq|hash|at" for entry `seq`."""
+    """An Ed25519 signature over the head as it stood at entry `seq`.
+
+    Chained checkpoints (`ordinal` set) sign "mexfi-audit-checkpoint/2|ordinal|prev_digest|
+    seq|entry_hash|at|max_gap", `at` being when it was signed; legacy ones (`ordinal` NULL,
+    written every 1,000th entry before checkpoints were chained) sign
+    "mexfi-audit-checkpoint|seq|entry_hash|at" with the entry's own time.
+    """
 
     __tablename__ = "audit_checkpoints"
 
@@ -72,6 +118,9 @@ class AuditCheckpoint(Base):
     at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(String(128))  # hex
     key_fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the raw public key
+    ordinal: Mapped[int | None] = mapped_column(_Seq, index=True, unique=True)
+    prev_digest: Mapped[str | None] = mapped_column(String(64))
+    max_gap: Mapped[int | None] = mapped_column(Integer)
 
 
 @event.listens_for(AuditHead.__table__, "after_create")
@@ -94,6 +143,7 @@ $body$
 # (table, trigger name, row events, also refuse TRUNCATE)
 _PROTECTED = (
     ("audit_entries", "audit_entries_append_only", ("UPDATE", "DELETE")),
+    ("audit_entry_subjects", "audit_entry_subjects_append_only", ("UPDATE", "DELETE")),
     ("audit_checkpoints", "audit_checkpoints_append_only", ("UPDATE", "DELETE")),
     # The head moves with every append; only deleting it is refused.
     ("audit_head", "audit_head_keep", ("DELETE",)),

@@ -1,63 +1,67 @@
 """`bench retention`: the retention engine's sweeps against plain SQL doing the same moves.
 
-One run generates N due records through the vault (not timed): BakıKart `card_use` taps
-collected more than a year before `now` (due to the passive tier, BK-3.3) and Taxsee
-drivers registered more than 24 h before `now`, each with one `registration` record (due
-to be crypto-shredded, TX-7.7). The same rows, with plaintext JSON payloads, go into
-plain tables shaped like `records` / `passive_records` / `subjects`.
+For each size N (say 100,000 and 1,000,000) a fresh store gets N due records through the
+vault (not timed): BakıKart `card_use` taps collected more than a year before `now` (due
+to the passive tier, BK-3.3) and Taxsee drivers registered more than 23 h before `now`,
+each with one `registration` record (due to be crypto-shredded, TX-7.7); the share of
+the latter is `destruction_share`. The same rows, payloads as plaintext JSON, go into
+plain tables shaped like `records`, `passive_records` and `subjects` (columns, indexes).
 
 Then each sweep is timed on its own: `RetentionEngine(vault, batch_size=B).run(now=now)`
-over a vault that loads only the policy of that sweep's rule, beside the plain baseline
-on the same database: `INSERT INTO plain_passive SELECT … WHERE due` + `DELETE … WHERE
-due` for tiering, a plain `DELETE` of the due registration rows for destruction. The
-ratio is plain rows/s over vault rows/s (vault time / plain time for the same rows).
+over a vault that loads only the policy of that sweep's rule, beside its baseline on the
+same database: `INSERT INTO plain_passive SELECT … WHERE due` + `DELETE … WHERE due` in
+one transaction for tiering, one plain `DELETE` of the due registration rows for
+destruction. The ratio is engine time / plain time for the same rows; the per-row cost
+is engine time / rows. Afterwards the store is counted: nothing due left active, every
+tiered row in the passive tier, every destroyed row's key gone, every evidence complete.
+
+Two untimed steps follow: a few riders' tiered taps are erased as a request would
+(`Vault.destroy_many`), which shreds passive rows by their keys, and the engine runs
+once more with nothing due (its cost is reported as `idle_run_seconds`). The plans of
+the hot queries are taken as each phase runs them (`mexfi.bench.plans`).
 """
 
 from __future__ import annotations
 
-import cProfile
-import json
-import math
 import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Index,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-)
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Index, MetaData, String, Table, delete, insert, literal, select
 
-from mexfi.bench.stores import (
-    check_postgres_url,
-    json_default,
-    postgres_store,
-    sqlite_store,
+from mexfi.bench.common import (
+    FLAT_TOLERANCE,
+    Goal,
+    Progress,
+    Timer,
+    backend_slot,
+    machine,
+    profiled,
+    store_location,
 )
+from mexfi.bench.ingest import plain_records_table
+from mexfi.bench.plans import Plan, PlanCapture, plan_misses
+from mexfi.bench.stores import analyze, count_keys, count_rows, passive_table, plain_json
 from mexfi.db import Store, UTCDateTime
-from mexfi.errors import Invalid, Unavailable
+from mexfi.errors import Invalid
 
 __all__ = [
-    "RetentionBackendResult",
-    "RetentionProgress",
+    "GOAL_DESTRUCTION_RATIO",
+    "GOAL_TIERING_RATIO",
     "RetentionReport",
+    "RetentionRun",
     "SweepPath",
     "SweepResult",
     "run_retention",
 ]
+
+#: Issue 9: tiering within 8x of a plain INSERT … SELECT + DELETE of the same rows ...
+GOAL_TIERING_RATIO = 8.0
+#: ... and destruction within 20x of a plain DELETE.
+GOAL_DESTRUCTION_RATIO = 20.0
 
 TIER_POLICY, TIER_RULE, TIER_CATEGORY = "bakikart", "passive_after_one_year", "card_use"
 DESTROY_POLICY, DESTROY_RULE, DESTROY_CATEGORY = (
@@ -68,15 +72,32 @@ DESTROY_POLICY, DESTROY_RULE, DESTROY_CATEGORY = (
 PLAIN_ACTIVE = "bench_plain_active"
 PLAIN_PASSIVE = "bench_plain_passive"
 PLAIN_SUBJECTS = "bench_plain_subjects"
-
-#: Called as work is done: (backend, phase, done, planned). Phases: "generate",
-#: "tiering vault", "tiering plain", "destruction vault", "destruction plain".
-RetentionProgress = Callable[[str, str, int, int], None]
+#: The hot queries a run must show plans of: (label, query).
+EXPECTED_PLANS = (
+    ("tiering", "due page"),
+    ("tiering", "key look-up"),
+    ("destruction", "due page"),
+    ("destruction", "key look-up"),
+    ("destruction", "shred records"),
+    # Erasing tiered data: its rows are in the passive tier, under passive keys.
+    ("erasure", "shred passive records"),
+    # The run after: destruction evidence is there, none of it pending.
+    ("idle", "pending evidence"),
+)
+#: What each phase explains.
+PHASE_QUERIES = {
+    "tiering": ("due page", "key look-up"),
+    "destruction": ("due page", "key look-up", "shred records"),
+    "erasure": ("key look-up", "shred records", "shred passive records"),
+    "idle": ("due page", "pending evidence"),
+}
+#: Riders whose tiered taps are erased (a request's destruction), at most.
+ERASED_RIDERS = 50
 
 
 @dataclass(frozen=True)
 class SweepPath:
-    """One path (the engine or plain SQL) of one sweep on one backend."""
+    """One path (the engine or plain SQL) of one sweep."""
 
     rows: int  # rows moved (tiering) or destroyed (destruction)
     seconds: float
@@ -85,102 +106,131 @@ class SweepPath:
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def us_per_row(self) -> float | None:
+        return self.seconds / self.rows * 1e6 if self.rows else None
+
     def to_dict(self) -> dict[str, Any]:
+        per_row = self.us_per_row
         return {
             "rows": self.rows,
             "seconds": round(self.seconds, 4),
             "rows_per_second": round(self.rows_per_second, 1),
+            "us_per_row": round(per_row, 2) if per_row is not None else None,
         }
 
 
 @dataclass(frozen=True)
 class SweepResult:
-    """One sweep (tiering or destruction): the engine, the baseline and the checks."""
+    """One sweep at one size: the engine, its baseline, the goal and the store's counts."""
 
     sweep: str
-    due: int  # rows generated due for this sweep
+    due: int
     vault: SweepPath
     plain: SweepPath
-    #: Rows of the swept category left in the active tier afterwards (engine, plain).
-    vault_left: int
-    plain_left: int
-    #: Rows found in the passive tier afterwards (tiering only; engine, plain).
-    vault_passive: int | None = None
-    plain_passive: int | None = None
+    goal_ratio: float
+    #: What the store holds afterwards, counted with SQL: {what: (found, expected)}.
+    checks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float | None:
-        """Plain rows/s over engine rows/s: how many times slower the engine is."""
+        """Engine time / plain time for the same rows (plain rows/s over engine rows/s)."""
         if self.vault.rows_per_second <= 0 or self.plain.rows_per_second <= 0:
             return None
         return self.plain.rows_per_second / self.vault.rows_per_second
 
-    def misses(self) -> list[str]:
-        """What this sweep did not do: due rows left behind, or counts that do not match."""
-        missed = []
-        if self.vault.rows != self.due or self.vault_left:
-            missed.append(
-                f"{self.sweep}: engine handled {self.vault.rows:,} of {self.due:,} due rows, "
-                f"{self.vault_left:,} left in the active tier"
-            )
-        if self.plain.rows != self.due or self.plain_left:
-            missed.append(
-                f"{self.sweep}: plain baseline handled {self.plain.rows:,} of {self.due:,} rows"
-            )
-        if self.vault_passive is not None and self.vault_passive != self.due:
-            missed.append(
-                f"{self.sweep}: {self.vault_passive:,} rows in the passive tier, "
-                f"{self.due:,} expected"
-            )
-        if self.plain_passive is not None and self.plain_passive != self.due:
-            missed.append(
-                f"{self.sweep}: {self.plain_passive:,} plain passive rows, {self.due:,} expected"
-            )
-        return missed
+    def goal(self, backend: str, size: int) -> Goal:
+        return Goal(
+            f"{self.sweep} engine/plain time", backend, self.ratio, self.goal_ratio, "x", size
+        )
 
-    def to_dict(self) -> dict[str, Any]:
+    def failed_checks(self) -> list[str]:
+        """Counts that are not what the sweep promised: due rows left, rows missing."""
+        failed = [
+            f"{self.sweep}: {what} {found:,}, expected {expected:,}"
+            for what, (found, expected) in self.checks.items()
+            if found != expected
+        ]
+        if self.vault.rows != self.due:
+            failed.append(f"{self.sweep}: engine handled {self.vault.rows:,} of {self.due:,}")
+        if self.plain.rows != self.due:
+            failed.append(f"{self.sweep}: baseline handled {self.plain.rows:,} of {self.due:,}")
+        return failed
+
+    def to_dict(self, backend: str, size: int) -> dict[str, Any]:
         ratio = self.ratio
+        goal = self.goal(backend, size)
         return {
             "sweep": self.sweep,
             "due": self.due,
-            "vault": self.vault.to_dict(),
-            "plain": self.plain.to_dict(),
+            "engine": self.vault.to_dict(),
+            "baseline": self.plain.to_dict(),
             "ratio": round(ratio, 3) if ratio is not None else None,
-            "vault_left": self.vault_left,
-            "plain_left": self.plain_left,
-            "vault_passive": self.vault_passive,
-            "plain_passive": self.plain_passive,
+            "goal": goal.describe(),
+            "met": goal.met if self.due else None,
+            "checks": {k: {"found": f, "expected": e} for k, (f, e) in self.checks.items()},
+            "failed_checks": self.failed_checks(),
         }
 
 
 @dataclass(frozen=True)
-class RetentionBackendResult:
+class RetentionRun:
+    """Both sweeps on one backend at one size (a store of `size` due records)."""
+
     backend: str
+    size: int
     tiering: SweepResult | None = None
     destruction: SweepResult | None = None
     generate_seconds: float | None = None
+    #: A run of every rule once nothing is due (both policies).
+    idle_seconds: float | None = None
+    #: A few riders' tiered data erased afterwards, counted: {what: (found, expected)}.
+    erasure_checks: dict[str, tuple[int, int]] = field(default_factory=dict)
     skipped: str | None = None
     location: str | None = None
-    #: Where the cProfile stats of the sweeps were written, if asked.
+    plans: tuple[Plan, ...] = ()
+    missing_plans: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
 
     @property
     def sweeps(self) -> list[SweepResult]:
         return [s for s in (self.tiering, self.destruction) if s is not None]
 
+    def goals(self) -> list[Goal]:
+        return [s.goal(self.backend, self.size) for s in self.sweeps if s.due]
+
     def misses(self) -> list[str]:
-        return [m for sweep in self.sweeps for m in sweep.misses()]
+        missed = [g.verdict() for g in self.goals() if not g.met]
+        missed += [
+            f"{self.backend} at {self.size:,}: {c}" for s in self.sweeps for c in s.failed_checks()
+        ]
+        missed += [
+            f"{self.backend} at {self.size:,}: erasure: {what} {found:,}, expected {expected:,}"
+            for what, (found, expected) in self.erasure_checks.items()
+            if found != expected
+        ]
+        missed += [f"{self.backend} at {self.size:,}: no plan of {m}" for m in self.missing_plans]
+        missed += plan_misses(self.plans, f"{self.backend} at {self.size:,}")
+        return missed
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
+            "size": self.size,
             "skipped": self.skipped,
             "location": self.location,
             "generate_seconds": (
                 round(self.generate_seconds, 3) if self.generate_seconds is not None else None
             ),
-            "tiering": self.tiering.to_dict() if self.tiering else None,
-            "destruction": self.destruction.to_dict() if self.destruction else None,
+            "idle_run_seconds": (
+                round(self.idle_seconds, 3) if self.idle_seconds is not None else None
+            ),
+            "sweeps": [s.to_dict(self.backend, self.size) for s in self.sweeps],
+            "erasure_checks": {
+                k: {"found": f, "expected": e} for k, (f, e) in self.erasure_checks.items()
+            },
+            "plans": [p.to_dict() for p in self.plans],
+            "missing_plans": list(self.missing_plans),
             "profiles": list(self.profiles),
             "missed": self.misses(),
         }
@@ -188,28 +238,78 @@ class RetentionBackendResult:
 
 @dataclass(frozen=True)
 class RetentionReport:
-    records: int
-    tiering_records: int
-    destruction_records: int
+    sizes: tuple[int, ...]
+    destruction_share: float
     batch_size: int
-    riders: int
-    drivers: int
-    results: list[RetentionBackendResult] = field(default_factory=list)
+    taps_per_rider: int
+    seed: int
+    runs: list[RetentionRun] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=machine)
+    #: Timed under cProfile: the engine's figures are slower than without it.
+    profiled: bool = False
+
+    def flatness(self) -> list[Goal]:
+        """Per sweep and backend: engine cost per row at the largest size over the smallest."""
+        goals = []
+        backends = dict.fromkeys(r.backend for r in self.runs if r.skipped is None)
+        for backend in backends:
+            runs = sorted((r for r in self.runs if r.backend == backend), key=lambda r: r.size)
+            if len(runs) < 2:
+                continue
+            for name in ("tiering", "destruction"):
+                first = getattr(runs[0], name)
+                last = getattr(runs[-1], name)
+                if first is None or last is None or not first.due or not last.due:
+                    continue
+                low, high = first.vault.us_per_row, last.vault.us_per_row
+                growth = high / low if low and high else None
+                goals.append(
+                    Goal(
+                        f"{name} per-row cost {runs[-1].size:,} / {runs[0].size:,}",
+                        backend,
+                        growth,
+                        FLAT_TOLERANCE,
+                        "x",
+                        runs[-1].size,
+                    )
+                )
+        return goals
+
+    def goals(self) -> list[Goal]:
+        return [g for r in self.runs for g in r.goals()] + self.flatness()
+
+    def misses(self) -> list[str]:
+        return [m for r in self.runs for m in r.misses()] + [
+            g.verdict() for g in self.flatness() if not g.met
+        ]
+
+    @property
+    def results(self) -> list[RetentionRun]:
+        return self.runs
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "benchmark": "retention",
-            "records": self.records,
-            "tiering_records": self.tiering_records,
-            "destruction_records": self.destruction_records,
+            "seed": self.seed,
+            "machine": self.machine,
+            "profiled": self.profiled,
+            "sizes": list(self.sizes),
+            "destruction_share": self.destruction_share,
             "batch_size": self.batch_size,
-            "riders": self.riders,
-            "drivers": self.drivers,
+            "taps_per_rider": self.taps_per_rider,
             "rules": {
                 "tiering": f"{TIER_POLICY}/{TIER_RULE} ({TIER_CATEGORY})",
                 "destruction": f"{DESTROY_POLICY}/{DESTROY_RULE} ({DESTROY_CATEGORY})",
             },
-            "results": [r.to_dict() for r in self.results],
+            "engine": "RetentionEngine(vault, batch_size).run(), a vault loading the rule's "
+            "policy only",
+            "baseline": "tiering: INSERT … SELECT + DELETE of the same rows, one transaction; "
+            "destruction: one DELETE of the same rows; plaintext tables shaped like the vault's",
+            "ratio": "engine seconds / baseline seconds (baseline rows/s over engine rows/s)",
+            "goals": [g.to_dict() for g in self.goals()],
+            "met": not self.misses(),
+            "missed": self.misses(),
+            "results": [r.to_dict() for r in self.runs],
         }
 
 
@@ -218,32 +318,13 @@ class RetentionReport:
 
 def _plain_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
     """Tables shaped like `records`, `passive_records` and `subjects`, plaintext payloads."""
-    active = Table(
-        PLAIN_ACTIVE,
+    active = plain_records_table(metadata, PLAIN_ACTIVE)
+    passive = plain_records_table(
         metadata,
-        Column("id", String(32), primary_key=True),
-        Column("subject_id", String(32), nullable=False),
-        Column("category", String(80), nullable=False),
-        Column("collected_at", UTCDateTime(), nullable=False),
-        Column("updated_at", UTCDateTime(), nullable=True),
-        Column("key_id", String(32), nullable=True),
-        Column("payload", LargeBinary, nullable=False),
-        Index(f"ix_{PLAIN_ACTIVE}_subject_category", "subject_id", "category"),
-        Index(f"ix_{PLAIN_ACTIVE}_category_collected_at", "category", "collected_at"),
-    )
-    passive = Table(
         PLAIN_PASSIVE,
-        metadata,
-        Column("id", String(32), primary_key=True),
-        Column("subject_id", String(32), nullable=False),
-        Column("category", String(80), nullable=False),
-        Column("collected_at", UTCDateTime(), nullable=False),
-        Column("updated_at", UTCDateTime(), nullable=True),
-        Column("key_id", String(32), nullable=True),
-        Column("payload", LargeBinary, nullable=False),
         Column("moved_at", UTCDateTime(), nullable=False),
         Column("rule_id", String(80), nullable=False),
-        Index(f"ix_{PLAIN_PASSIVE}_subject_category", "subject_id", "category"),
+        passive=True,
     )
     subjects = Table(
         PLAIN_SUBJECTS,
@@ -252,17 +333,12 @@ def _plain_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("policy_id", String(80), nullable=False),
         Column("kind", String(80), nullable=False),
         Column("registered_at", UTCDateTime(), nullable=False),
+        Index(f"ix_{PLAIN_SUBJECTS}_policy_kind_id", "policy_id", "kind", "id"),
     )
     return active, passive, subjects
 
 
-def _plain_payload(values: dict[str, Any]) -> bytes:
-    return json.dumps(
-        values, default=json_default, ensure_ascii=False, separators=(",", ":")
-    ).encode()
-
-
-# --------------------------------------------------------------------------- one backend
+# --------------------------------------------------------------------------- one run
 
 
 @dataclass(frozen=True)
@@ -276,55 +352,34 @@ class _Plan:
 def _plan(records: int, destruction_share: float, taps_per_rider: int) -> _Plan:
     destruction = round(records * destruction_share)
     tiering = records - destruction
-    riders = math.ceil(tiering / taps_per_rider) if tiering else 0
+    riders = -(-tiering // taps_per_rider) if tiering else 0
     return _Plan(tiering=tiering, destruction=destruction, riders=riders, drivers=destruction)
 
 
-def _count(engine: Engine, table: Any, *where: Any) -> int:
-    with engine.connect() as connection:
-        return int(connection.scalar(select(func.count()).select_from(table).where(*where)) or 0)
-
-
-def _timed(call: Callable[[], int], profile_to: Path | None) -> tuple[int, float]:
-    """Run `call`, return (its result, seconds); with `profile_to`, under cProfile."""
-    profiler = cProfile.Profile() if profile_to is not None else None
-    started = time.perf_counter()
-    if profiler is not None:
-        profiler.enable()
-    try:
-        result = call()
-    finally:
-        if profiler is not None:
-            profiler.disable()
-    seconds = time.perf_counter() - started
-    if profiler is not None and profile_to is not None:
-        profiler.dump_stats(str(profile_to))
-    return result, seconds
-
-
-def _bench_backend(
+def _bench_run(
     store: Store,
     backend: str,
+    size: int,
     *,
     plan: _Plan,
     batch_size: int,
     write_batch: int,
     seed: int,
     profile_dir: Path | None,
-    progress: RetentionProgress | None,
-) -> RetentionBackendResult:
+    progress: Progress | None,
+) -> RetentionRun:
     from mexfi.migrations import upgrade_store
-    from mexfi.policy.loader import load_bundled_policies
-    from mexfi.retention import RetentionEngine
-    from mexfi.retention.schemas import RuleOutcome
+    from mexfi.policy import load_bundled_policies
+    from mexfi.retention import RetentionEngine, RuleOutcome
     from mexfi.secrets import Secrets
-    from mexfi.services.synthetic import METRO_STATIONS, Synth
+    from mexfi.services import METRO_STATIONS, Synth
     from mexfi.vault import Actor, RecordCreate, Vault
-    from mexfi.vault.models import PassiveRecord, Record
+
+    where = f"{backend} {size:,}"
 
     def report(phase: str, done: int, total: int) -> None:
         if progress:
-            progress(backend, phase, done, total)
+            progress(where, phase, done, total)
 
     upgrade_store(store)
     engine = store.records_engine
@@ -340,10 +395,10 @@ def _bench_backend(
     service, system = Actor("bench", "service"), Actor("bench", "system")
     total = plan.tiering + plan.destruction
 
-    # ---- generation (not timed): subjects through `register`, records through `write_many`
+    # ---- generation (not timed): subjects in bulk, records through `write_many`
     generated = 0
     report("generate", 0, total)
-    started = time.perf_counter()
+    generate = Timer()
 
     def write_plain(rows: list[dict[str, Any]], subjects: list[dict[str, Any]]) -> None:
         with engine.begin() as connection:
@@ -352,147 +407,141 @@ def _bench_backend(
             if rows:
                 connection.execute(insert(plain_active), rows)
 
-    stations = tuple(METRO_STATIONS)
-    riders: list[str] = []
-    cards: dict[str, str] = {}
-    rider_registered = now - timedelta(days=800)
-    for _ in range(plan.riders):
-        rider = vault.register(
-            policy_id=TIER_POLICY,
-            kind="rider",
-            actor=service,
-            purpose="service_provision",
-            records={},
-            at=rider_registered,
-        ).id
-        riders.append(rider)
-        cards[rider] = synth.serial("9", 9)
-    write_plain(
-        [],
-        [
+    def plain_rows(ids: list[str], items: list[Any]) -> list[dict[str, Any]]:
+        return [
             {
-                "id": r,
-                "policy_id": TIER_POLICY,
-                "kind": "rider",
-                "registered_at": rider_registered,
+                "id": record_id,
+                "subject_id": item.subject_id,
+                "category": item.category,
+                "collected_at": item.collected_at,
+                "updated_at": None,
+                "key_id": None,
+                "format": 0,
+                "payload": plain_json(item.values),
             }
-            for r in riders
-        ],
-    )
-    for start in range(0, plan.tiering, write_batch):
-        items = []
-        for _ in range(min(write_batch, plan.tiering - start)):
-            rider = rng.choice(riders)
-            at = now - timedelta(days=366, seconds=rng.randint(0, 364 * 86400))
-            values: dict[str, Any] = {
-                "place": rng.choice(stations),
-                "used_at": at,
-                "kind": "card",
-                "card_number": cards[rider],
-            }
-            items.append(RecordCreate(rider, TIER_CATEGORY, values, at))
-        ids = vault.write_many(items, actor=service, purpose="service_provision")
-        write_plain(
-            [
-                {
-                    "id": record_id,
-                    "subject_id": item.subject_id,
-                    "category": item.category,
-                    "collected_at": item.collected_at,
-                    "updated_at": None,
-                    "key_id": None,
-                    "payload": _plain_payload(dict(item.values)),
-                }
-                for record_id, item in zip(ids, items, strict=True)
-            ],
-            [],
-        )
-        generated += len(items)
-        report("generate", generated, total)
+            for record_id, item in zip(ids, items, strict=True)
+        ]
 
-    for start in range(0, plan.drivers, write_batch):
-        items = []
-        subjects = []
-        for _ in range(min(write_batch, plan.drivers - start)):
-            registered = now - timedelta(hours=25, seconds=rng.randint(0, 23 * 3600))
-            driver = vault.register(
-                policy_id=DESTROY_POLICY,
-                kind="driver",
-                actor=system,
-                purpose="licence_agreement",
-                records={},
-                at=registered,
-            ).id
-            subjects.append(
-                {
-                    "id": driver,
-                    "policy_id": DESTROY_POLICY,
-                    "kind": "driver",
-                    "registered_at": registered,
-                }
+    stations = tuple(METRO_STATIONS)
+    with generate:
+        riders: list[str] = []
+        cards: dict[str, str] = {}
+        rider_registered = now - timedelta(days=800)
+        for start in range(0, plan.riders, write_batch):
+            with vault.unit_of_work() as uow:
+                made = vault.register_many(
+                    uow,
+                    policy_id=TIER_POLICY,
+                    kind="rider",
+                    count=min(write_batch, plan.riders - start),
+                    actor=service,
+                    at=rider_registered,
+                )
+            write_plain(
+                [],
+                [
+                    {
+                        "id": s.id,
+                        "policy_id": TIER_POLICY,
+                        "kind": "rider",
+                        "registered_at": rider_registered,
+                    }
+                    for s in made
+                ],
             )
-            person = synth.person()
-            values = {
-                "full_name": person.full_name,
-                "date_of_birth": "1985-04-01",
-                "phone": synth.phone(),
-                "photo": synth.photo(),
-                "licence_series": "AB",
-                "licence_number": synth.serial("", 6),
-                "licence_issued_on": "2010-05-01",
-                "plate": "10-AB-123",
-            }
-            items.append(RecordCreate(driver, DESTROY_CATEGORY, values, registered))
-        ids = vault.write_many(items, actor=system, purpose="licence_agreement")
-        write_plain(
-            [
-                {
-                    "id": record_id,
-                    "subject_id": item.subject_id,
-                    "category": item.category,
-                    "collected_at": item.collected_at,
-                    "updated_at": None,
-                    "key_id": None,
-                    "payload": _plain_payload(dict(item.values)),
+            for subject in made:
+                riders.append(subject.id)
+                cards[subject.id] = synth.serial("9", 9)
+        for start in range(0, plan.tiering, write_batch):
+            items = []
+            for _ in range(min(write_batch, plan.tiering - start)):
+                rider = rng.choice(riders)
+                at = now - timedelta(days=366, seconds=rng.randint(0, 364 * 86400))
+                values: dict[str, Any] = {
+                    "place": rng.choice(stations),
+                    "used_at": at,
+                    "kind": "card",
+                    "card_number": cards[rider],
                 }
-                for record_id, item in zip(ids, items, strict=True)
-            ],
-            subjects,
-        )
-        generated += len(items)
-        report("generate", generated, total)
-    generate_seconds = time.perf_counter() - started
+                items.append(RecordCreate(rider, TIER_CATEGORY, values, at))
+            with vault.unit_of_work() as uow:
+                ids = vault.write_many(uow, items, actor=service, purpose="service_provision")
+            write_plain(plain_rows(ids, items), [])
+            generated += len(items)
+            report("generate", generated, total)
+
+        for start in range(0, plan.drivers, write_batch):
+            # One registration time a batch: every driver is past the 23 h of TX-7.7.
+            registered = now - timedelta(hours=25, seconds=rng.randint(0, 23 * 3600))
+            with vault.unit_of_work() as uow:
+                made = vault.register_many(
+                    uow,
+                    policy_id=DESTROY_POLICY,
+                    kind="driver",
+                    count=min(write_batch, plan.drivers - start),
+                    actor=system,
+                    at=registered,
+                )
+                items = []
+                for subject in made:
+                    person = synth.person()
+                    values = {
+                        "full_name": person.full_name,
+                        "date_of_birth": "1985-04-01",
+                        "phone": synth.phone(),
+                        "photo": synth.photo(),
+                        "licence_series": "AB",
+                        "licence_number": synth.serial("", 6),
+                        "licence_issued_on": "2010-05-01",
+                        "plate": "10-AB-123",
+                    }
+                    items.append(RecordCreate(subject.id, DESTROY_CATEGORY, values, registered))
+                ids = vault.write_many(uow, items, actor=system, purpose="licence_agreement")
+            write_plain(
+                plain_rows(ids, items),
+                [
+                    {
+                        "id": s.id,
+                        "policy_id": DESTROY_POLICY,
+                        "kind": "driver",
+                        "registered_at": registered,
+                    }
+                    for s in made
+                ],
+            )
+            generated += len(items)
+            report("generate", generated, total)
+        # A store at rest: statistics and visibility as autovacuum leaves them.
+        analyze(store)
+
     profiles: list[str] = []
+    capture = PlanCapture(store)
 
-    def profile_path(name: str) -> Path | None:
-        if profile_dir is None:
-            return None
-        profile_dir.mkdir(parents=True, exist_ok=True)
-        path = profile_dir / f"retention-{backend}-{name}.prof"
-        profiles.append(str(path))
-        return path
-
-    def sweep(policy_id: str, rule_id: str, phase: str, due: int) -> int:
+    def sweep(policy_id: str, rule_id: str, phase: str, due: int, timer: Timer) -> int:
         """Run the engine over a vault loading only `policy_id`; rows its rule handled."""
         one = Vault(store, {policy_id: policies[policy_id]}, secrets, clock=vault.clock)
 
         def on_progress(outcome: RuleOutcome) -> None:
             if outcome.rule_id == rule_id:
-                report(phase, outcome.done, due)
+                report(phase, outcome.records, due)
 
         report(phase, 0, due)
-        result = RetentionEngine(one, batch_size=batch_size, on_progress=on_progress).run(now=now)
+        capture.phase(phase, *PHASE_QUERIES[phase])
+        with timer, capture.listening():
+            result = RetentionEngine(one, batch_size=batch_size, on_progress=on_progress).run(
+                now=now
+            )
         outcome = next(r for r in result.rules if r.rule_id == rule_id)
-        report(phase, outcome.done, due)
+        report(phase, outcome.records, due)
         return outcome.records
+
+    passive = passive_table(store)
 
     # ---- tiering
     tier_rule = next(r for r in policies[TIER_POLICY].retention if r.id == TIER_RULE)
     tier_cutoff = tier_rule.after.before(now)
-    tiered, tier_seconds = _timed(
-        lambda: sweep(TIER_POLICY, TIER_RULE, "tiering vault", plan.tiering),
-        profile_path("tiering"),
-    )
+    with profiled(profile_dir, f"retention-{backend}-{size}-tiering", profiles) as timer:
+        tiered = sweep(TIER_POLICY, TIER_RULE, "tiering", plan.tiering, timer)
 
     def plain_tier() -> int:
         due = (
@@ -515,30 +564,68 @@ def _bench_backend(
         return int(getattr(result, "rowcount", 0) or 0)
 
     report("tiering plain", 0, plan.tiering)
-    plain_tiered, plain_tier_seconds = _timed(plain_tier, None)
+    plain_timer = Timer()
+    with plain_timer:
+        plain_tiered = plain_tier()
     report("tiering plain", plain_tiered, plan.tiering)
     tiering = SweepResult(
         sweep="tiering",
         due=plan.tiering,
-        vault=SweepPath(tiered, tier_seconds),
-        plain=SweepPath(plain_tiered, plain_tier_seconds),
-        vault_left=_count(engine, Record, Record.category == TIER_CATEGORY),
-        plain_left=_count(engine, plain_active, plain_active.c.category == TIER_CATEGORY),
-        vault_passive=_count(engine, PassiveRecord, PassiveRecord.category == TIER_CATEGORY),
-        plain_passive=_count(engine, plain_passive, plain_passive.c.category == TIER_CATEGORY),
+        vault=SweepPath(tiered, timer.seconds),
+        plain=SweepPath(plain_tiered, plain_timer.seconds),
+        goal_ratio=GOAL_TIERING_RATIO,
+        checks={
+            "active rows left": (
+                count_rows(
+                    store, "SELECT count(*) FROM records WHERE category = :c", c=TIER_CATEGORY
+                ),
+                0,
+            ),
+            "passive rows": (
+                count_rows(
+                    store, f"SELECT count(*) FROM {passive} WHERE category = :c", c=TIER_CATEGORY
+                ),
+                plan.tiering,
+            ),
+            "passive keys": (
+                count_keys(
+                    store,
+                    "SELECT count(*) FROM data_keys WHERE category = :c AND tier = 'passive'",
+                    c=TIER_CATEGORY,
+                ),
+                count_rows(
+                    store,
+                    f"SELECT count(DISTINCT subject_id) FROM {passive} WHERE category = :c",
+                    c=TIER_CATEGORY,
+                ),
+            ),
+            "baseline active rows left": (
+                count_rows(
+                    store,
+                    f"SELECT count(*) FROM {PLAIN_ACTIVE} WHERE category = :c",
+                    c=TIER_CATEGORY,
+                ),
+                0,
+            ),
+            "baseline passive rows": (
+                count_rows(store, f"SELECT count(*) FROM {PLAIN_PASSIVE}"),
+                plan.tiering,
+            ),
+        },
     )
 
-    # ---- destruction
+    # ---- destruction, on a store at rest again: statistics as autovacuum leaves them after
+    # the tiering run (the passive tier grew by the size of the run).
+    analyze(store)
     destroy_rule = next(r for r in policies[DESTROY_POLICY].retention if r.id == DESTROY_RULE)
     destroy_cutoff = destroy_rule.after.before(now)
-    destroyed, destroy_seconds = _timed(
-        lambda: sweep(DESTROY_POLICY, DESTROY_RULE, "destruction vault", plan.destruction),
-        profile_path("destruction"),
-    )
+    with profiled(profile_dir, f"retention-{backend}-{size}-destruction", profiles) as timer:
+        destroyed = sweep(DESTROY_POLICY, DESTROY_RULE, "destruction", plan.destruction, timer)
 
     def plain_destroy() -> int:
         due_subjects = select(plain_subjects.c.id).where(
             plain_subjects.c.policy_id == DESTROY_POLICY,
+            plain_subjects.c.kind == "driver",
             plain_subjects.c.registered_at <= destroy_cutoff,
         )
         with engine.begin() as connection:
@@ -551,34 +638,121 @@ def _bench_backend(
         return int(getattr(result, "rowcount", 0) or 0)
 
     report("destruction plain", 0, plan.destruction)
-    plain_destroyed, plain_destroy_seconds = _timed(plain_destroy, None)
+    plain_timer = Timer()
+    with plain_timer:
+        plain_destroyed = plain_destroy()
     report("destruction plain", plain_destroyed, plan.destruction)
     destruction = SweepResult(
         sweep="destruction",
         due=plan.destruction,
-        vault=SweepPath(destroyed, destroy_seconds),
-        plain=SweepPath(plain_destroyed, plain_destroy_seconds),
-        vault_left=_count(engine, Record, Record.category == DESTROY_CATEGORY),
-        plain_left=_count(engine, plain_active, plain_active.c.category == DESTROY_CATEGORY),
+        vault=SweepPath(destroyed, timer.seconds),
+        plain=SweepPath(plain_destroyed, plain_timer.seconds),
+        goal_ratio=GOAL_DESTRUCTION_RATIO,
+        checks={
+            "active rows left": (
+                count_rows(
+                    store, "SELECT count(*) FROM records WHERE category = :c", c=DESTROY_CATEGORY
+                ),
+                0,
+            ),
+            "keys left": (
+                count_keys(
+                    store, "SELECT count(*) FROM data_keys WHERE category = :c", c=DESTROY_CATEGORY
+                ),
+                0,
+            ),
+            "complete evidence": (
+                count_rows(
+                    store,
+                    "SELECT count(*) FROM destruction_evidence WHERE rule_id = :r "
+                    "AND status = 'complete'",
+                    r=DESTROY_RULE,
+                ),
+                plan.drivers,
+            ),
+            "pending evidence": (
+                count_rows(
+                    store, "SELECT count(*) FROM destruction_evidence WHERE status = 'pending'"
+                ),
+                0,
+            ),
+            "baseline rows left": (
+                count_rows(
+                    store,
+                    f"SELECT count(*) FROM {PLAIN_ACTIVE} WHERE category = :c",
+                    c=DESTROY_CATEGORY,
+                ),
+                0,
+            ),
+        },
     )
-    return RetentionBackendResult(
+    # ---- erasure (not timed): a few riders' tiered taps destroyed, as a request would,
+    # so that the shredding of passive rows by their keys is exercised and explained.
+    erased = riders[:ERASED_RIDERS] if plan.tiering else []
+    erasure: dict[str, tuple[int, int]] = {}
+    if erased:
+        capture.phase("erasure", *PHASE_QUERIES["erasure"])
+        report("erasure", 0, len(erased))
+        held = f"SELECT count(*) FROM {passive} WHERE subject_id IN :ids"
+        before = count_rows(store, held, ids=erased)
+        with capture.listening(), vault.unit_of_work() as uow:
+            reports = vault.destroy_many(
+                uow,
+                [(rider, [TIER_CATEGORY]) for rider in erased],
+                reason="erasure_request",
+                actor=Actor("bench-dpo", "dpo"),
+                count_records=True,
+            )
+        erasure = {
+            "erased riders' passive rows counted": (
+                sum(r.records_destroyed for r in reports),
+                before,
+            ),
+            "erased riders' passive rows left": (count_rows(store, held, ids=erased), 0),
+            "erased riders' keys left": (
+                count_keys(
+                    store, "SELECT count(*) FROM data_keys WHERE subject_id IN :ids", ids=erased
+                ),
+                0,
+            ),
+        }
+        report("erasure", len(erased), len(erased))
+
+    # ---- a run with nothing left due, both policies: what every later run costs, and the
+    # pending-evidence query's plan over evidence that is all complete.
+    report("idle", 0, 1)
+    capture.phase("idle", *PHASE_QUERIES["idle"])
+    idle = Timer()
+    with idle, capture.listening():
+        RetentionEngine(vault, batch_size=batch_size).run(now=now)
+    report("idle", 1, 1)
+
+    expected = [(label, name) for label, name in EXPECTED_PLANS if _expected(label, plan)]
+    return RetentionRun(
         backend=backend,
+        size=size,
         tiering=tiering,
         destruction=destruction,
-        generate_seconds=generate_seconds,
-        location=(
-            f"schema {store.config.records_schema} (keys {store.config.keys_schema}, "
-            f"passive {store.config.passive_schema})"
-            if store.dialect == "postgresql"
-            else "temporary directory"
-        ),
+        generate_seconds=generate.seconds,
+        idle_seconds=idle.seconds,
+        erasure_checks=erasure,
+        location=store_location(store),
+        plans=tuple(capture.plans),
+        missing_plans=tuple(capture.missing(expected)),
         profiles=tuple(profiles),
     )
 
 
+def _expected(label: str, plan: _Plan) -> bool:
+    """A sweep with nothing due runs no key look-up nor deletes: expect plans of real work."""
+    if label in ("tiering", "erasure"):
+        return bool(plan.tiering)
+    return bool(plan.destruction)
+
+
 def run_retention(
     *,
-    records: int = 1_000_000,
+    sizes: Sequence[int] = (100_000,),
     destruction_share: float = 0.1,
     batch_size: int = 1000,
     write_batch: int = 5000,
@@ -587,57 +761,41 @@ def run_retention(
     postgres_url: str | None = None,
     seed: int = 0,
     profile_dir: Path | None = None,
-    progress: RetentionProgress | None = None,
+    progress: Progress | None = None,
 ) -> RetentionReport:
-    """Generate `records` due records on each backend; time each sweep and its baseline."""
-    if records < 1 or batch_size < 1 or write_batch < 1 or taps_per_rider < 1:
-        raise Invalid("records, batch_size, write_batch and taps_per_rider must be >= 1")
+    """For each backend and size, a fresh store of `size` due records; time both sweeps."""
+    if not sizes or any(s < 1 for s in sizes):
+        raise Invalid("every size (due records) must be >= 1")
+    if batch_size < 1 or write_batch < 1 or taps_per_rider < 1:
+        raise Invalid("batch_size, write_batch and taps_per_rider must be >= 1")
     if not 0.0 <= destruction_share <= 1.0:
         raise Invalid("destruction_share must be between 0 and 1")
-    plan = _plan(records, destruction_share, taps_per_rider)
+    ordered = tuple(sorted(set(sizes)))
     report = RetentionReport(
-        records=records,
-        tiering_records=plan.tiering,
-        destruction_records=plan.destruction,
+        sizes=ordered,
+        destruction_share=destruction_share,
         batch_size=batch_size,
-        riders=plan.riders,
-        drivers=plan.drivers,
+        taps_per_rider=taps_per_rider,
+        seed=seed,
+        profiled=profile_dir is not None,
     )
-
-    def bench(store: Store, backend: str) -> RetentionBackendResult:
-        return _bench_backend(
-            store,
-            backend,
-            plan=plan,
-            batch_size=batch_size,
-            write_batch=write_batch,
-            seed=seed,
-            profile_dir=profile_dir,
-            progress=progress,
-        )
-
     for backend in backends:
-        if backend == "sqlite":
-            with sqlite_store() as store:
-                result = bench(store, "sqlite")
-        elif backend in ("postgres", "postgresql"):
-            if postgres_url is None and len(backends) > 1:
-                report.results.append(
-                    RetentionBackendResult(
-                        backend="postgresql",
-                        skipped="no PostgreSQL URL (--postgres-url or MEXFI_DATABASE_URL)",
+        for size in ordered:
+            with backend_slot(backend, postgres_url, alone=len(backends) == 1) as slot:
+                if slot.store is None:
+                    report.runs.append(RetentionRun(slot.backend, size, skipped=slot.skipped))
+                    break
+                report.runs.append(
+                    _bench_run(
+                        slot.store,
+                        slot.backend,
+                        size,
+                        plan=_plan(size, destruction_share, taps_per_rider),
+                        batch_size=batch_size,
+                        write_batch=write_batch,
+                        seed=seed,
+                        profile_dir=profile_dir,
+                        progress=progress,
                     )
                 )
-                continue
-            url = check_postgres_url(postgres_url)
-            try:
-                with postgres_store(url) as store:
-                    result = bench(store, "postgresql")
-            except Unavailable as exc:
-                if len(backends) == 1:
-                    raise
-                result = RetentionBackendResult(backend="postgresql", skipped=exc.message)
-        else:
-            raise Invalid(f"unknown backend {backend!r}", hint="use sqlite or postgres")
-        report.results.append(result)
     return report

@@ -1,25 +1,39 @@
 """Where benchmarks run: a temporary SQLite directory or temporary PostgreSQL schemas,
-removed afterwards, so a benchmark never touches an operator's store."""
+removed afterwards, so a benchmark never touches an operator's store; and the few
+plain-SQL helpers they need to count rows in it (the vault's tables are read by name,
+never through its models)."""
 
 from __future__ import annotations
 
 import base64
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+import orjson
+from sqlalchemy import Engine, bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
 from mexfi.db import Store, StoreConfig
 from mexfi.errors import Invalid, Unavailable
 
-__all__ = ["check_postgres_url", "drop_schemas", "json_default", "postgres_store", "sqlite_store"]
+__all__ = [
+    "analyze",
+    "check_postgres_url",
+    "count_keys",
+    "count_rows",
+    "drop_schemas",
+    "json_default",
+    "passive_table",
+    "plain_json",
+    "postgres_store",
+    "sqlite_store",
+]
 
 
 def json_default(value: Any) -> Any:
@@ -31,6 +45,55 @@ def json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(type(value).__name__)
+
+
+def plain_json(values: Mapping[str, Any]) -> bytes:
+    """The plaintext JSON of a record's values, as a baseline stores them (orjson, as the
+    vault seals them: the ratio then measures the vault's extra work, not the encoder)."""
+    return orjson.dumps(values, default=json_default)
+
+
+def passive_table(store: Store) -> str:
+    """The passive tier's table, qualified for SQL text on the records engine."""
+    if store.dialect == "postgresql":
+        return f'"{store.config.passive_schema}".passive_records'
+    return "passive_records"
+
+
+def _count(engine: Engine, sql: str, params: dict[str, Any]) -> int:
+    # A list parameter is an `IN :name` list.
+    statement = text(sql).bindparams(
+        *(bindparam(name, expanding=True) for name, v in params.items() if isinstance(v, list))
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(statement, params).scalar() or 0)
+
+
+def count_rows(store: Store, sql: str, **params: Any) -> int:
+    """`SELECT count(*) …` on the records engine (a list parameter is an `IN :name` list)."""
+    return _count(store.records_engine, sql, params)
+
+
+def count_keys(store: Store, sql: str, **params: Any) -> int:
+    """`SELECT count(*) FROM data_keys …` on the key store's engine."""
+    return _count(store.keys_engine, sql, params)
+
+
+def analyze(store: Store) -> None:
+    """PostgreSQL: `VACUUM ANALYZE` every table of the store's schemas, as autovacuum leaves
+    a store at rest (statistics, visibility map). SQLite is left as mexfi leaves it."""
+    if store.dialect != "postgresql":
+        return
+    config = store.config
+    schemas = [config.records_schema, config.keys_schema, config.passive_schema]
+    with store.records_engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        tables = connection.execute(
+            text("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(:s)"),
+            {"s": schemas},
+        ).all()
+        for schema, table in tables:
+            connection.execute(text(f'VACUUM ANALYZE "{schema}"."{table}"'))
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from mexfi.cli.generate import generate_command
 from mexfi.cli.keys import keys_app
 from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
-from mexfi.cli.requests import bench_dsr_command, requests_app
+from mexfi.cli.requests import requests_app
 from mexfi.cli.retention import retention_app, worker_command
 from mexfi.cli.scan import bench_scan_command, redact_command, scan_command
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
@@ -46,7 +46,6 @@ app.add_typer(bench_app, name="bench")
 app.command("scan")(scan_command)
 app.command("redact")(redact_command)
 bench_app.command("scan")(bench_scan_command)
-bench_app.command("dsr")(bench_dsr_command)
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [
     (NotFound, 3),

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
+import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
 if TYPE_CHECKING:
+    from mexfi.audit import VerifyReport
     from mexfi.db import Store
 
 __all__ = ["audit_app"]
 
 audit_app = typer.Typer(
-    help="The audit log of every operation on personal data: verify its hash chain and "
-    "signed checkpoints (TX-4.2), read its entries (TX-3.4).",
+    help="The audit log of every operation on personal data: verify its hash chain, "
+    "signed checkpoints and anchor file (TX-4.2), read its entries (TX-3.4).",
     no_args_is_help=True,
 )
 
@@ -30,15 +32,34 @@ FormatOption = Annotated[
 
 
 def _open() -> Store:
-    """The store from the environment, checked to hold the audit tables."""
+    """The records store from the environment, checked to hold the audit tables.
+
+    Only the records database is opened: an auditor may hold it and nothing else.
+    """
+    import os
+
     from sqlalchemy import inspect
 
-    from mexfi.db import open_store
-    from mexfi.errors import Unavailable
+    from mexfi.db import Store, StoreConfig
+    from mexfi.errors import Invalid, Unavailable
 
-    store = open_store()
-    store.check()
-    if not inspect(store.records_engine).has_table("audit_entries"):
+    try:
+        config = StoreConfig.from_env()
+    except Invalid:
+        # A SQLite records file without a key store: fine here, the key store is not read.
+        config = StoreConfig(records_url=os.environ["MEXFI_DATABASE_URL"], keys_url="sqlite://")
+    store = Store(config)
+    try:
+        with store.records_engine.connect() as connection:
+            has_log = inspect(connection).has_table("audit_entries")
+    except Exception as exc:
+        store.dispose()
+        url = store.records_engine.url.render_as_string(hide_password=True)
+        raise Unavailable(
+            f"the records database at {url} cannot be reached ({type(exc).__name__})",
+            hint="check MEXFI_DATABASE_URL and that the server runs",
+        ) from exc
+    if not has_log:
         store.dispose()
         raise Unavailable(
             "the records database has no audit log",
@@ -47,58 +68,143 @@ def _open() -> Store:
     return store
 
 
+def _wrapped(text: str, indent: str) -> str:
+    """`text` wrapped to fit 80 columns after `indent`."""
+    return textwrap.fill(
+        text, width=80, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
 @audit_app.command("verify")
 def verify_command(
     format: FormatOption = OutputFormat.text,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            "-k",
+            metavar="PATH_OR_BASE64",
+            help="The audit public key: a .pub file or its base64. Default: "
+            "MEXFI_AUDIT_PUBLIC_KEY, the .pub beside the audit key file, or the signing key's.",
+            show_default=False,
+        ),
+    ] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="The anchor file to compare the store with. Default: MEXFI_AUDIT_ANCHOR, "
+            "else <data dir>/audit-anchor.jsonl.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
     checkpoint_every: Annotated[
         int | None,
         typer.Option(
             "--checkpoint-every",
-            min=1,
-            help="Also report missing automatic checkpoints, made every N entries.",
-            show_default=False,
+            hidden=True,
+            help="Ignored: checkpoints carry their own interval.",
         ),
     ] = None,
 ) -> None:
-    """Walk the hash chain and check every signed checkpoint; exit 1 if the log was tampered."""
-    from mexfi.audit import verify_log
-    from mexfi.secrets import load_secrets
+    """Walk the hash chain, the signed checkpoints and the anchor file; exit 1 if tampered.
 
-    public_key = load_secrets().audit_signing_key.public_key()
+    Needs the records database and the audit public key only: no key file, no master key.
+    """
+    from mexfi.audit import AuditAnchor, verify_log
+    from mexfi.errors import NotFound
+    from mexfi.secrets import load_audit_public_key
+
+    key = load_audit_public_key(public_key)
+    if anchor is not None and not anchor.is_file():
+        raise NotFound(f"no anchor file at {anchor}", hint="give the path of audit-anchor.jsonl")
+    anchor_file = AuditAnchor(anchor) if anchor is not None else AuditAnchor.from_env()
     store = _open()
     try:
         with store.records() as session:
-            report = verify_log(session, public_key=public_key, checkpoint_every=checkpoint_every)
+            report = verify_log(session, public_key=key, anchor=anchor_file)
     finally:
         store.dispose()
+    if checkpoint_every is not None:
+        err.print("--checkpoint-every is ignored: checkpoints carry their own interval")
 
     if format is OutputFormat.json:
         out.print_json(report.model_dump_json())
     else:
-        head = "none" if report.head_seq is None else str(report.head_seq)
-        out.print(f"entries checked:     {report.checked}")
-        out.print(f"checkpoints checked: {report.checkpoints}")
-        out.print(f"head:                entry {head}")
-        if report.ok:
-            out.print("[green]audit log intact[/]: no sign of tampering")
-        else:
-            table = Table(title=f"{len(report.problems)} problems", show_lines=True)
-            table.add_column("entry", justify="right", no_wrap=True)
-            table.add_column("kind", no_wrap=True)
-            table.add_column("what happened")
-            for problem in report.problems:
-                table.add_row(
-                    "-" if problem.seq is None else str(problem.seq),
-                    f"[red]{problem.kind.value}[/]",
-                    escape(problem.message),
-                )
-            out.print(table)
+        _print_report(report)
     if not report.ok:
         err.print(
             f"[bold red]the audit log was tampered with[/]: {len(report.problems)} "
             f"problem{'' if len(report.problems) == 1 else 's'}"
         )
         raise typer.Exit(1)
+
+
+def _print_report(report: VerifyReport) -> None:
+    """The report for people: a few facts, the notes, each problem wrapped to 80 columns."""
+    head = "none" if report.head_seq is None else f"entry {report.head_seq}"
+    signed = "none" if report.signed_seq is None else f"entry {report.signed_seq}"
+    if report.anchor_ordinal is None:
+        anchored = "none"
+    else:
+        anchored = (
+            f"checkpoint {report.anchor_ordinal} at entry {report.anchored_seq} "
+            f"({report.anchor_lines} lines)"
+        )
+    out.print(f"entries checked:     {report.checked}")
+    out.print(f"checkpoints checked: {report.checkpoints}")
+    out.print(f"head:                {head}")
+    out.print(f"signed up to:        {signed}")
+    out.print(f"anchored:            {escape(anchored)}")
+    for note in report.notes:
+        out.print(f"[dim]{escape(_wrapped('note: ' + note, ''))}[/]")
+    if report.ok:
+        out.print("[green]audit log intact[/]: no sign of tampering")
+        return
+    count = len(report.problems)
+    out.print(f"[bold]{count} problem{'' if count == 1 else 's'}[/]")
+    for problem in report.problems:
+        where = "-" if problem.seq is None else str(problem.seq)
+        out.print(f"{where:>8}  [red]{problem.kind.value}[/]")
+        out.print(escape(_wrapped(problem.message, " " * 10)))
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign a checkpoint over the log's head now, and anchor it.
+
+    Every commit signs one by itself; this seals a log last written before that was so.
+    Needs the audit signing key (MEXFI_AUDIT_SIGNING_KEY or the audit key file) only.
+    """
+    from mexfi.audit import AuditAnchor, AuditLog, verify_log
+    from mexfi.secrets import load_audit_signing_key
+
+    log = AuditLog(signing_key=load_audit_signing_key(), anchor=AuditAnchor.from_env())
+    store = _open()
+    try:
+        with store.records() as session:
+            report = verify_log(session, public_key=log.public_key, anchor=log.anchor)
+            # Signing a tampered log would vouch for what was done to it.
+            made = log.checkpoint(session) if report.ok else None
+    finally:
+        store.dispose()
+    if not report.ok:
+        _print_report(report)
+        err.print(
+            "[bold red]not signed[/]: the audit log fails verification, and a checkpoint "
+            "now would vouch for what was done to it"
+        )
+        raise typer.Exit(1)
+    if made is None:
+        out.print("the audit log is empty: nothing to sign")
+        return
+    name = "a legacy checkpoint" if made.ordinal is None else f"checkpoint {made.ordinal}"
+    where = f"; anchored in {log.anchor.path}" if log.anchor and made.ordinal else ""
+    out.print(
+        f"entry {made.seq}, the head, is signed by {name} "
+        f"(signed {made.at:%Y-%m-%dT%H:%M:%SZ}){where}"
+    )
 
 
 @audit_app.command("show")
@@ -143,6 +249,7 @@ def show_command(
             ("categories", ",".join(entry.categories)),
             ("clauses", ",".join(entry.clauses)),
             ("count", str(entry.count) if entry.count != 1 else None),
+            ("subjects", str(len(entry.subjects)) if entry.subjects else None),
             ("reason", entry.reason),
             ("ref", entry.reference),
         ):

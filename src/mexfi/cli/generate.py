@@ -48,20 +48,13 @@ def generate_command(
     every few seconds during shifts and serve orders with addresses in Baku. Everything
     goes through the vault, encrypted, in batches.
     """
-    from mexfi.db import open_store
-    from mexfi.migrations import upgrade_store
-    from mexfi.policy.loader import load_bundled_policies
-    from mexfi.secrets import load_secrets
-    from mexfi.services.synthetic import generate
-    from mexfi.vault import Vault
+    from mexfi.cli.context import open_vault
+    from mexfi.services import generate
 
     until = parse_time(end, "--end")
-    store = open_store()
-    try:
-        store.check()
-        upgrade_store(store)
-        vault = Vault(store, load_bundled_policies(), load_secrets(create=True))
-        with Progress(
+    with (
+        open_vault(create_keys=True) as vault,
+        Progress(
             TextColumn("generating"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -69,26 +62,25 @@ def generate_command(
             TimeElapsedColumn(),
             console=err,
             transient=False,
-        ) as progress:
-            task = progress.add_task("generate", total=None, records=0)
+        ) as progress,
+    ):
+        task = progress.add_task("generate", total=None, records=0)
 
-            def advance(done: int, planned: int, records: int) -> None:
-                progress.update(task, completed=done, total=planned, records=records)
+        def advance(done: int, planned: int, records: int) -> None:
+            progress.update(task, completed=done, total=planned, records=records)
 
-            summary = generate(
-                vault,
-                riders=riders,
-                drivers=drivers,
-                days=days,
-                seed=seed,
-                batch_size=batch_size,
-                pings_per_shift=pings_per_shift,
-                customers=customers,
-                end=until,
-                progress=advance,
-            )
-    finally:
-        store.dispose()
+        summary = generate(
+            vault,
+            riders=riders,
+            drivers=drivers,
+            days=days,
+            seed=seed,
+            batch_size=batch_size,
+            pings_per_shift=pings_per_shift,
+            customers=customers,
+            end=until,
+            progress=advance,
+        )
     if format is OutputFormat.json:
         out.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return

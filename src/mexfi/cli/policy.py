@@ -60,8 +60,7 @@ def lint_command(
 
     Exits 1 when any error-level finding exists, so operators can run it in CI.
     """
-    from mexfi.policy.lint import Severity, lint_policy
-    from mexfi.policy.loader import load_policy
+    from mexfi.policy import Severity, lint_policy, load_policy
 
     results = [(path, lint_policy(load_policy(path))) for path in files]
     if format is OutputFormat.json:
@@ -113,8 +112,7 @@ def render_command(
     ] = None,
 ) -> None:
     """Write the human-readable privacy notice of a policy, citing its clauses."""
-    from mexfi.policy.loader import load_policy
-    from mexfi.policy.render import render_notice
+    from mexfi.policy import load_policy, render_notice
 
     text = render_notice(load_policy(file), lang=lang.value, format=format.value)
     _emit(text, output)
@@ -133,8 +131,7 @@ def datamap_command(
     ] = None,
 ) -> None:
     """Export the data map: categories, purposes and recipients."""
-    from mexfi.policy.datamap import export_datamap
-    from mexfi.policy.loader import load_policy
+    from mexfi.policy import export_datamap, load_policy
 
     _emit(export_datamap(load_policy(file), format=format.value), output)
 

@@ -1,4 +1,4 @@
-"""`mexfi requests`: data-subject requests from intake to answer; `mexfi bench dsr`.
+"""`mexfi requests`: data-subject requests from intake to answer.
 
     mexfi requests add --policy taxsee_driver --kind access --phone '+994 55 …' \\
         --id-series AZE --id-number … --id-issued-on … --id-authority … --fin … \\
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,10 +25,9 @@ from mexfi.cli.output import err, out
 from mexfi.errors import Invalid
 
 if TYPE_CHECKING:
-    from mexfi.bench.dsr import DsrReport
     from mexfi.requests import RequestRead
 
-__all__ = ["bench_dsr_command", "requests_app"]
+__all__ = ["requests_app"]
 
 requests_app = typer.Typer(
     help="Data-subject requests (TX-3, TX-4.1, TX-11, BK-3.2): intake, deadlines, answers.",
@@ -129,9 +127,10 @@ def add_command(
         relationship_other=relationship,
         signed=signed,
     )
-    with open_vault(clock=_clock(at)) as vault:
+    with open_vault(clock=_clock(at)) as vault, vault.unit_of_work() as uow:
         request = add_request(
             vault,
+            uow,
             policy_id=policy,
             kind=kind,
             channel=channel,
@@ -144,7 +143,7 @@ def add_command(
             include_passive=include_passive,
             received_at=parse_time(received_at, "--received-at"),
         )
-        _show(request, vault.clock.now(), format)
+    _show(request, vault.clock.now(), format)
 
 
 @requests_app.command("list")
@@ -161,15 +160,19 @@ def list_command(
     from mexfi.requests import list_requests
 
     at = parse_time(now, "--now")
-    with open_vault(clock=_clock(at)) as vault:
+    with open_vault(clock=_clock(at)) as vault, vault.unit_of_work() as uow:
         moment = vault.clock.now()
-        requests = list_requests(vault, overdue=overdue, open_only=open_only, policy_id=policy)
+        requests = list_requests(vault, uow, overdue=overdue, open_only=open_only, policy_id=policy)
     if format is OutputFormat.json:
         out.print_json(json.dumps([r.to_dict(moment) for r in requests]))
         return
     table = Table(title=f"requests as of {moment.isoformat()}")
     for column in ("id", "policy", "kind", "state", "received", "due", "overdue"):
-        table.add_column(column, no_wrap=column == "id")
+        # An id is never cut: it is what the other commands take.
+        if column == "id":
+            table.add_column(column, no_wrap=True, min_width=32)
+        else:
+            table.add_column(column, overflow="fold")
     for r in requests:
         table.add_row(
             r.id,
@@ -193,9 +196,9 @@ def show_command(
     """A request and its history from the audit log."""
     from mexfi.requests import get_request, request_history
 
-    with open_vault() as vault:
-        request = get_request(vault, request_id)
-        history = request_history(vault, request_id)
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        request = get_request(vault, uow, request_id)
+        history = request_history(vault, uow, request_id)
         moment = vault.clock.now()
     if format is OutputFormat.json:
         data = request.to_dict(moment)
@@ -240,28 +243,42 @@ def answer_command(
     from mexfi.requests import answer_request, export_json, render_letter
 
     at = parse_time(now, "--now")
-    with open_vault(clock=_clock(at)) as vault:
-        answer = answer_request(
-            vault, request_id, actor=_actor(actor, role), changes=_changes(set_values or [])
-        )
-        policy = vault.policy(answer.request.policy_id)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        target = out_dir / f"{request_id}.json"
-        # The answer holds the subject's data: readable by the owner only.
-        target.write_text(export_json(answer.data), encoding="utf-8")
-        written.append(target)
-        html = render_letter(policy, answer, format="html")
-        target = out_dir / f"{request_id}.html"
-        target.write_text(str(html), encoding="utf-8")
-        written.append(target)
-        if pdf:
-            document = render_letter(policy, answer, format="pdf")
-            target = out_dir / f"{request_id}.pdf"
-            target.write_bytes(bytes(document) if isinstance(document, bytes) else b"")
-            written.append(target)
-        for path in written:
-            path.chmod(0o600)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial: list[Path] = []
+
+    def stage(name: str, content: bytes) -> None:
+        # The answer holds the subject's data: readable by the owner only, and in place
+        # only once the answer is committed.
+        target = out_dir / f"{name}.partial"
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        partial.append(target)
+
+    try:
+        with open_vault(clock=_clock(at)) as vault, vault.unit_of_work() as uow:
+            answer = answer_request(
+                vault,
+                uow,
+                request_id,
+                actor=_actor(actor, role),
+                changes=_changes(set_values or []),
+            )
+            policy = vault.policy(answer.request.policy_id)
+            stage(f"{request_id}.json", export_json(answer.data).encode())
+            stage(f"{request_id}.html", str(render_letter(policy, answer, format="html")).encode())
+            if pdf:
+                document = render_letter(policy, answer, format="pdf")
+                stage(f"{request_id}.pdf", bytes(document) if isinstance(document, bytes) else b"")
+    except BaseException:
+        for path in partial:
+            path.unlink(missing_ok=True)
+        raise
+    written = []
+    for path in partial:
+        final = path.with_suffix("")
+        path.replace(final)
+        written.append(final)
     _show(
         answer.request, answer.request.answered_at or datetime.now().astimezone(), OutputFormat.text
     )
@@ -279,113 +296,6 @@ def reject_command(
     """Close an open request with reasons (e.g. identity_not_confirmed)."""
     from mexfi.requests import reject_request
 
-    with open_vault() as vault:
-        request = reject_request(vault, request_id, actor=_actor(actor, role), reasons=reason)
-        _show(request, vault.clock.now(), OutputFormat.text)
-
-
-# --------------------------------------------------------------------------- bench dsr
-
-
-class BenchBackend(StrEnum):
-    sqlite = "sqlite"
-    postgres = "postgres"
-    both = "both"
-
-
-def bench_dsr_command(
-    records: Annotated[
-        int, typer.Option(min=1, help="Records in the store; scale down for a quick run.")
-    ] = 5_000_000,
-    sizes: Annotated[
-        str, typer.Option(help="Records of the timed subjects, comma-separated.")
-    ] = "10,1000,10000",
-    runs: Annotated[int, typer.Option(min=1, help="Timed exports per subject size.")] = 30,
-    backend: Annotated[BenchBackend, typer.Option(help="Which store(s) to measure.")] = (
-        BenchBackend.both
-    ),
-    postgres_url: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL to measure on, in temporary schemas dropped afterwards "
-            "(default: MEXFI_DATABASE_URL when it is PostgreSQL)."
-        ),
-    ] = None,
-    batch_size: Annotated[int, typer.Option(min=100, help="Records per write batch.")] = 20_000,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
-    fail_on_miss: Annotated[
-        bool, typer.Option("--fail-on-miss", help="Exit 1 when p95 misses the goal.")
-    ] = False,
-) -> None:
-    """Time the access export (JSON) of subjects with 10, 1,000 and 10,000 records.
-
-    The store is filled through `Vault.write_many` with card_use taps of a few busy riders
-    and many filler riders; p50 and p95 over `runs` exports per size. Goal: p95 < 250 ms
-    for 10,000 records.
-    """
-    from mexfi.bench.dsr import run_dsr
-
-    url = postgres_url
-    if url is None:
-        env = os.environ.get("MEXFI_DATABASE_URL")
-        url = env if env and env.startswith(("postgresql", "postgres:")) else None
-    backends = ["sqlite", "postgres"] if backend is BenchBackend.both else [backend.value]
-
-    def progress(store: str, done: int, total: int) -> None:
-        err.print(f"{store}: {done:,}/{total:,} records written", highlight=False)
-
-    try:
-        subject_sizes = [int(s) for s in sizes.split(",") if s.strip()]
-    except ValueError:
-        raise Invalid("--sizes takes whole numbers separated by commas") from None
-    report = run_dsr(
-        records=records,
-        sizes=subject_sizes,
-        runs=runs,
-        backends=backends,
-        postgres_url=url,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    if format is OutputFormat.json:
-        out.print_json(json.dumps(report.to_dict()))
-    else:
-        _print_dsr(report)
-    if fail_on_miss and report.missed():
-        raise typer.Exit(1)
-
-
-def _print_dsr(report: DsrReport) -> None:
-    from mexfi.bench.dsr import GOAL_P95_MS
-
-    table = Table(
-        title=f"dsr: access export, store of {report.records:,} records, {report.runs} runs"
-    )
-    for column in ("store", "subject records", "exported", "p50 ms", "p95 ms", "max ms", "goal"):
-        table.add_column(column, justify="left" if column in ("store", "goal") else "right")
-    for result in report.results:
-        if result.skipped:
-            table.add_row(result.backend, "-", "-", "-", "-", "-", f"skipped: {result.skipped}")
-            continue
-        for size in result.sizes:
-            goal = ""
-            if size.records == 10_000:
-                goal = "[green]met[/]" if size.p95_ms < GOAL_P95_MS else "[red]MISSED[/]"
-            table.add_row(
-                result.backend,
-                f"{size.records:,}",
-                f"{size.exported:,}",
-                f"{size.p50_ms:.1f}",
-                f"{size.p95_ms:.1f}",
-                f"{size.max_ms:.1f}",
-                goal,
-            )
-    out.print(table)
-    for result in report.results:
-        if result.fill_seconds:
-            out.print(
-                f"{result.backend}: store filled with {result.store_records:,} records in "
-                f"{result.fill_seconds:,.0f} s ({result.location})",
-                markup=False,
-            )
-    err.print(f"goal (issue 5): p95 < {GOAL_P95_MS:.0f} ms for a subject with 10,000 records")
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        request = reject_request(vault, uow, request_id, actor=_actor(actor, role), reasons=reason)
+    _show(request, vault.clock.now(), OutputFormat.text)

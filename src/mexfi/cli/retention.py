@@ -32,7 +32,7 @@ def _print_report(report: RunReport, format: OutputFormat) -> None:
     title = "dry run: nothing changed" if report.dry_run else f"run {report.status}"
     table = Table(title=f"retention as of {report.as_of.isoformat()} ({title})")
     for column in ("policy", "rule", "action", "clauses", "due", "done", "records", "held"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for rule in report.rules:
         table.add_row(
             rule.policy_id,
@@ -102,9 +102,10 @@ def hold_place_command(
     from mexfi.retention import place_hold
     from mexfi.vault import Actor
 
-    with open_vault() as vault:
+    with open_vault() as vault, vault.unit_of_work() as uow:
         hold = place_hold(
             vault,
+            uow,
             policy_id=policy,
             reason=reason,
             actor=Actor(actor, "dpo"),
@@ -123,8 +124,8 @@ def hold_lift_command(
     from mexfi.retention import lift_hold
     from mexfi.vault import Actor
 
-    with open_vault() as vault:
-        hold = lift_hold(vault, hold_id, actor=Actor(actor, "dpo"))
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        hold = lift_hold(vault, uow, hold_id, actor=Actor(actor, "dpo"))
     out.print(f"hold {hold.id} lifted")
 
 
@@ -135,11 +136,11 @@ def hold_list_command(
     """List the live legal holds."""
     from mexfi.retention import active_holds
 
-    with open_vault() as vault:
-        holds = active_holds(vault, policy_id=policy)
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        holds = active_holds(uow, policy_id=policy)
     table = Table(title=f"{len(holds)} live legal hold(s)")
     for column in ("id", "policy", "subject", "category", "placed", "reason"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for hold in holds:
         table.add_row(
             hold.id,
@@ -165,13 +166,16 @@ def certificates_command(
     from mexfi.retention import certificates
     from mexfi.vault import Actor
 
-    with open_vault() as vault:
-        policy = vault.policy(vault.subject(subject).policy_id)
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        policy = vault.policy(vault.subject(uow, subject).policy_id)
         role = "dpo"
         if as_subject:
             role = next(r.id for r in policy.roles if r.kind.value == "subject")
         found = certificates(
-            vault, subject, actor=Actor(actor, role, subject_id=subject if as_subject else None)
+            vault,
+            uow,
+            subject,
+            actor=Actor(actor, role, subject_id=subject if as_subject else None),
         )
     if format is OutputFormat.json:
         out.print_json(
@@ -197,7 +201,7 @@ def certificates_command(
         return
     table = Table(title=f"{len(found)} certificate(s)")
     for column in ("at", "status", "rule", "categories", "clauses", "records", "key ids"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for c in found:
         table.add_row(
             c.at.isoformat(),
@@ -219,8 +223,7 @@ def worker_command(
     ] = None,
 ) -> None:
     """Run retention on an interval until stopped; SIGTERM finishes the batch, then exits."""
-    from mexfi.retention import RetentionEngine
-    from mexfi.retention.worker import run_worker
+    from mexfi.retention import RetentionEngine, run_worker
 
     with open_vault() as vault:
 

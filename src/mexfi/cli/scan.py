@@ -19,11 +19,13 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 from mexfi.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
-    from mexfi.scan.redact import Mode
+    from mexfi.bench import ScanReport
+    from mexfi.scan import Mode
 
 __all__ = ["bench_scan_command", "redact_command", "scan_command"]
 
@@ -169,8 +171,7 @@ def _scan_db(
     types: list[str] | None,
     min_score: float,
 ) -> None:
-    from mexfi.scan import ENTITY_TYPES, Scanner
-    from mexfi.scan.tables import scan_table
+    from mexfi.scan import ENTITY_TYPES, Scanner, scan_table
 
     report = scan_table(
         url,
@@ -254,7 +255,7 @@ def scan_command(
     elif spark is not None:
         if out_path is None:
             raise Invalid("--spark needs --out OUTPUT_DIR")
-        from mexfi.scan.spark import scan_directory
+        from mexfi.scan import scan_directory
 
         written = scan_directory(spark, out_path, types=chosen, min_score=min_score)
         err.print(f"scanned {written} records into {out_path}")
@@ -282,8 +283,7 @@ def redact_command(
     ] = None,
 ) -> None:
     """Replace personal data by type tags, masks, or keyed consistent pseudonyms."""
-    from mexfi.scan import Scanner
-    from mexfi.scan.redact import load_key, redact
+    from mexfi.scan import Scanner, load_key, redact
 
     if mode not in ("tag", "mask", "pseudonym"):
         raise Invalid(f"unknown mode {mode!r}", hint="use tag, mask or pseudonym")
@@ -326,16 +326,44 @@ def bench_scan_command(
     presidio: Annotated[
         bool, typer.Option("--presidio/--no-presidio", help="Also run Presidio's default analyzer.")
     ] = True,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
+    fail_on_miss: Annotated[
+        bool, typer.Option("--fail-on-miss", help="Exit 1 when a goal of issue 6 is missed.")
+    ] = False,
 ) -> None:
-    """Throughput and F1 of mexfi's scanner and Presidio's analyzer on the same texts."""
-    from mexfi.scan import ENTITY_TYPES
-    from mexfi.scan.bench import run_scan_bench
+    """Throughput and F1 of mexfi's scanner and Presidio's analyzer on the same texts.
+
+    Goals (issue 6): at least 2 MB/s, and at least 20x Presidio's throughput.
+    """
+    from rich.progress import TimeElapsedColumn
+
+    from mexfi.bench import ScanReport
+    from mexfi.cli.bench import finish_report
+    from mexfi.scan import run_scan_bench
 
     if repeat < 1:
         raise Invalid("--repeat must be at least 1")
-    result = run_scan_bench(repeat=repeat, presidio=presidio)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("scan: the development set, mexfi then presidio", total=None)
+        result = run_scan_bench(repeat=repeat, presidio=presidio)
+        progress.update(task, total=1, completed=1)
+    report = ScanReport(result, repeat)
+    finish_report(report, format, fail_on_miss, lambda: _print_scan_bench(report))
+
+
+def _print_scan_bench(report: ScanReport) -> None:
+    from mexfi.bench import DEVSET_SEED
+    from mexfi.scan import ENTITY_TYPES
+
+    result = report.result
     rows = [row for row in (result.mexfi, result.presidio) if row is not None]
-    summary = Table(title="Scanner benchmark (held-out development set, one core)")
+    summary = Table(
+        title=f"Scanner benchmark (held-out development set, seed {DEVSET_SEED}, one core)"
+    )
     for name in ("engine", "texts", "texts/s", "MB/s", "micro P", "micro R", "micro F1"):
         summary.add_column(name, justify="left" if name == "engine" else "right")
     for row in rows:
@@ -367,3 +395,6 @@ def bench_scan_command(
             )
         per_type.add_row(kind, *cells)
     out.print(per_type)
+    for goal in report.goals():
+        if goal.met:
+            out.print(f"met: {goal.verdict()}", markup=False)

@@ -21,11 +21,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def import_models() -> None:
-    """Import every capability's ORM models so they register on Base / KeyBase."""
-    import mexfi.audit.models
-    import mexfi.requests.models
-    import mexfi.retention.models
-    import mexfi.vault.models  # noqa: F401
+    """Import every capability, whose tables register on Base / KeyBase as it loads."""
+    import mexfi.audit
+    import mexfi.requests
+    import mexfi.retention
+    import mexfi.vault  # noqa: F401
 
 
 def alembic_config(
@@ -52,7 +52,7 @@ def upgrade_store(store: Store) -> None:
         with engine.begin() as connection:
             command.upgrade(alembic_config(part, connection), "head")
             if part == "records":
-                from mexfi.audit.models import protect_audit_tables
+                from mexfi.audit import protect_audit_tables
 
                 # Triggers refuse UPDATE and DELETE on the audit log (append-only).
                 protect_audit_tables(connection)

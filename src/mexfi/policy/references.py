@@ -70,6 +70,14 @@ def reference_problems(policy: Policy) -> list[Problem]:
                             f"{recipient.id!r} receives",
                         )
                     )
+    for name in ("subject_request", "rectification"):
+        check(
+            ("requests", "purposes", name),
+            "purpose",
+            getattr(policy.requests.purposes, name),
+            purposes,
+            "purposes",
+        )
     if policy.geolocation is not None:
         for j, ref in enumerate(policy.geolocation.categories):
             check(("geolocation", "categories", j), "category", ref, categories, "categories")

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mexfi.policy.errors import NotDeclared
+
 __all__ = [
     "Acceptance",
     "Category",
@@ -46,6 +48,7 @@ __all__ = [
     "RecipientKind",
     "RequestChannel",
     "RequestPolicy",
+    "RequestPurposes",
     "RequestRequirement",
     "RetentionAction",
     "RetentionRule",
@@ -483,10 +486,20 @@ class Deadline(StrictModel):
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
 
 
+class RequestPurposes(StrictModel):
+    """The declared purposes the request workflow acts under (no purpose id is built in)."""
+
+    #: Answering a subject's own request: reads what the request reaches, passive tier included.
+    subject_request: Slug
+    #: Correcting data on request (TX-3.5); the one processing a blocked subject allows (TX-1.10).
+    rectification: Slug
+
+
 class RequestPolicy(Element):
     """How subjects exercise their rights (TX-3, TX-4.1, TX-11, BK-3.2)."""
 
     deadline: Deadline
+    purposes: RequestPurposes
     channels: list[RequestChannel] = Field(min_length=1)
     written_requirements: list[RequestRequirement] = []
     rights: list[Right] = Field(min_length=1)
@@ -581,25 +594,25 @@ class Policy(StrictModel):
         for category in self.categories:
             if category.id == category_id:
                 return category
-        raise KeyError(category_id)
+        raise NotDeclared("category", category_id, self.id, [c.id for c in self.categories])
 
     def purpose(self, purpose_id: str) -> Purpose:
         for purpose in self.purposes:
             if purpose.id == purpose_id:
                 return purpose
-        raise KeyError(purpose_id)
+        raise NotDeclared("purpose", purpose_id, self.id, [p.id for p in self.purposes])
 
     def recipient(self, recipient_id: str) -> Recipient:
         for recipient in self.recipients:
             if recipient.id == recipient_id:
                 return recipient
-        raise KeyError(recipient_id)
+        raise NotDeclared("recipient", recipient_id, self.id, [r.id for r in self.recipients])
 
     def role(self, role_id: str) -> Role:
         for role in self.roles:
             if role.id == role_id:
                 return role
-        raise KeyError(role_id)
+        raise NotDeclared("role", role_id, self.id, [r.id for r in self.roles])
 
     def categories_of(self, subject_id: str) -> list[Category]:
         return [c for c in self.categories if c.subject == subject_id]

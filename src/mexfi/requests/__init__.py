@@ -14,7 +14,9 @@ from mexfi.requests.answers import (
     build_letter,
     export_access,
     export_json,
+    find_fonts,
     render_letter,
+    write_access_export,
 )
 from mexfi.requests.calendar import WorkingCalendar, due_at, due_date, working_calendar
 from mexfi.requests.errors import (
@@ -61,6 +63,7 @@ __all__ = [
     "due_date",
     "export_access",
     "export_json",
+    "find_fonts",
     "get_request",
     "list_requests",
     "offered_kinds",
@@ -68,4 +71,5 @@ __all__ = [
     "render_letter",
     "request_history",
     "working_calendar",
+    "write_access_export",
 ]

@@ -7,14 +7,17 @@ the audit log (TX-3.4). Only the active tier is read unless the passive tier is 
 for; categories that a policy moves to the passive tier after a period (BakıKart: one
 year, BK-3.3) are read from the start of that period, so the export is "the last 12
 months of active data" even before the retention sweep has run.
+
+`write_access_export` streams the export as JSON: each record's values arrive from the
+vault as JSON text and are written out as they are, so memory stays flat whatever the
+subject's size; `export_access` is the same document, parsed (for letters and tests).
 """
 
 from __future__ import annotations
 
 import base64
-import json
-from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+import io
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,15 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from sqlalchemy import func, select
+import orjson
 
-from mexfi.policy.i18n import check_lang, enum_label, format_date, message
-from mexfi.policy.render import retention_phrase
-from mexfi.policy.schema import Lang, Policy, RetentionAction
+from mexfi.db import UnitOfWork
+from mexfi.policy import (
+    Lang,
+    Policy,
+    RetentionAction,
+    check_lang,
+    enum_label,
+    format_date,
+    message,
+    retention_phrase,
+)
 from mexfi.requests.calendar import local_zone
 from mexfi.requests.errors import LetterUnavailable
 from mexfi.vault import Actor, SubjectRead, Vault
-from mexfi.vault.models import PassiveRecord, Record
 
 if TYPE_CHECKING:
     from mexfi.requests.schemas import Answer, RequestRead
@@ -52,11 +62,13 @@ __all__ = [
     "processing_info_data",
     "render_letter",
     "sources_data",
+    "write_access_export",
 ]
 
 EXPORT_FORMAT = "mexfi.access-export/1"
-SUBJECT_REQUEST = "subject_request"
 _TEMPLATES = Path(__file__).parent / "templates"
+#: Bytes gathered before each write of a streamed export.
+_WRITE_CHUNK = 1 << 16
 
 # --------------------------------------------------------------------------- JSON helpers
 
@@ -68,18 +80,17 @@ def _json_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, tuple | list):
-        return [_json_value(v) for v in value]
-    return value
+    raise TypeError(type(value).__name__)
 
 
-def export_json(data: Mapping[str, Any], *, indent: int | None = None) -> str:
-    """The export as JSON text: dates ISO 8601, amounts as strings, bytes as base64.
+def _dumps(data: Any) -> bytes:
+    return orjson.dumps(data, default=_json_value)
 
-    Compact by default: with `indent` the standard library falls back to its pure-Python
-    encoder, several times slower on a large export.
-    """
-    return json.dumps(data, ensure_ascii=False, indent=indent, default=_json_value)
+
+def export_json(data: Mapping[str, Any], *, indent: bool = False) -> str:
+    """An answer as JSON text: dates ISO 8601, amounts as strings, bytes as base64."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return orjson.dumps(data, default=_json_value, option=option).decode()
 
 
 def _operator(policy: Policy) -> dict[str, Any]:
@@ -143,13 +154,14 @@ def _entry_dict(entry: Any) -> dict[str, Any]:
     }
 
 
-def _access_log(vault: Vault, subject: SubjectRead) -> list[dict[str, Any]]:
-    with vault.store.records() as session:
-        entries = vault.audit.entries(session, subject=subject.pseudonym)
+def _access_log(vault: Vault, uow: UnitOfWork, subject: SubjectRead) -> list[dict[str, Any]]:
+    entries = vault.audit.entries(uow.records, subject=subject.pseudonym)
     return [_entry_dict(e) for e in entries]
 
 
-def _disclosures(vault: Vault, subject: SubjectRead, actor: Actor) -> list[dict[str, Any]]:
+def _disclosures(
+    vault: Vault, uow: UnitOfWork, subject: SubjectRead, actor: Actor
+) -> list[dict[str, Any]]:
     # The register is for the DPO (or the subject); support staff answer without it.
     if actor.role != "dpo":
         return []
@@ -165,38 +177,49 @@ def _disclosures(vault: Vault, subject: SubjectRead, actor: Actor) -> list[dict[
             "records": d.records,
             "at": d.at.isoformat(),
         }
-        for d in vault.disclosures(subject.id, actor=actor)
+        for d in vault.disclosures(uow, subject.id, actor=actor)
     ]
 
 
-def export_access(
+def write_access_export(
     vault: Vault,
+    uow: UnitOfWork,
     subject_id: str,
+    write: Callable[[bytes], Any],
     *,
     actor: Actor,
     categories: Collection[str] | None = None,
     include_passive: bool = False,
     request_id: str | None = None,
-) -> dict[str, Any]:
-    """Every record of the subject a subject request may reach, with its context (TX-3.3)."""
-    subject = vault.subject(subject_id)
+) -> int:
+    """Stream the access export of a subject (TX-3.3) as JSON through `write`; returns the
+    number of records written. Reads happen inside `uow`; nothing is held in memory but
+    the chunk being written."""
+    subject = vault.subject(uow, subject_id)
     policy = vault.policy(subject.policy_id)
-    reachable = set(policy.purpose(SUBJECT_REQUEST).categories)
+    purpose = policy.requests.purposes.subject_request
+    reachable = set(policy.purpose(purpose).categories)
     wanted = [
         c.id
         for c in policy.categories_of(subject.kind)
         if c.id in reachable and (not categories or c.id in categories)
     ]
     now = vault.clock.now()
-    purposes_of = {
-        c: [p.id for p in policy.purposes if c in p.categories and p.id != SUBJECT_REQUEST]
+    # What each record of a category says besides its values, as JSON, made once.
+    context = {
+        c: _dumps(
+            {
+                "source": policy.category(c).source,
+                "purposes": [
+                    p.id for p in policy.purposes if c in p.categories and p.id != purpose
+                ],
+                "recipients": [r.id for r in policy.recipients if c in r.categories],
+            }
+        )[1:-1]
         for c in wanted
     }
-    recipients_of = {c: [r.id for r in policy.recipients if c in r.categories] for c in wanted}
-    source_of = {c: policy.category(c).source for c in wanted}
-    records: list[dict[str, Any]] = []
     windows: dict[str, str | None] = {}
-    reads: list[tuple[list[str], Any, tuple[str, ...]]] = []
+    reads: list[tuple[list[str], datetime | None, tuple[str, ...]]] = []
     for period, group in _active_windows(policy, wanted).items():
         since = period.before(now) if period is not None else None
         for c in group:
@@ -204,28 +227,7 @@ def export_access(
         reads.append((group, since, ("active",)))
     if include_passive and wanted:
         reads.append((wanted, None, ("passive",)))
-    for group, since, tiers in reads:
-        if not group:
-            continue
-        data = vault.read(
-            subject.id, group, purpose=SUBJECT_REQUEST, actor=actor, since=since, tiers=tiers
-        )
-        for r in data.records:
-            records.append(
-                {
-                    "id": r.id,
-                    "category": r.category,
-                    "tier": r.tier,
-                    "collected_at": r.collected_at.isoformat(),
-                    "updated_at": r.updated_at.isoformat() if r.updated_at else None,
-                    "source": source_of[r.category],
-                    "purposes": purposes_of[r.category],
-                    "recipients": recipients_of[r.category],
-                    # Decrypted values as they are; `export_json` serialises dates and amounts.
-                    "values": r.values,
-                }
-            )
-    return {
+    head = {
         "format": EXPORT_FORMAT,
         "request_id": request_id,
         "generated_at": now.isoformat(),
@@ -237,28 +239,86 @@ def export_access(
             "tiers": ["active", "passive"] if include_passive else ["active"],
             "active_since": windows,
         },
-        "records": records,
-        "access_log": _access_log(vault, subject),
-        "disclosures": _disclosures(vault, subject, actor),
     }
+    parts: list[bytes] = [_dumps(head)[:-1], b',"records":[']
+    size = 0
+    count = 0
+    for group, since, tiers in reads:
+        if not group:
+            continue
+        for record in vault.export(
+            uow, subject.id, group, purpose=purpose, actor=actor, since=since, tiers=tiers
+        ):
+            updated = record.updated_at
+            part = b"".join(
+                (
+                    b',{"id":"' if count else b'{"id":"',
+                    record.id.encode(),
+                    b'","category":"',
+                    record.category.encode(),
+                    b'","tier":"',
+                    record.tier.encode(),
+                    b'","collected_at":"',
+                    record.collected_at.isoformat().encode(),
+                    b'","updated_at":',
+                    b'"' + updated.isoformat().encode() + b'"' if updated else b"null",
+                    b",",
+                    context[record.category],
+                    b',"values":',
+                    record.values_json,
+                    b"}",
+                )
+            )
+            parts.append(part)
+            size += len(part)
+            count += 1
+            if size >= _WRITE_CHUNK:
+                write(b"".join(parts))
+                parts, size = [], 0
+    parts.append(b'],"access_log":')
+    parts.append(_dumps(_access_log(vault, uow, subject)))
+    parts.append(b',"disclosures":')
+    parts.append(_dumps(_disclosures(vault, uow, subject, actor)))
+    parts.append(b"}")
+    write(b"".join(parts))
+    return count
+
+
+def export_access(
+    vault: Vault,
+    uow: UnitOfWork,
+    subject_id: str,
+    *,
+    actor: Actor,
+    categories: Collection[str] | None = None,
+    include_passive: bool = False,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The access export of a subject as data: the streamed document, parsed."""
+    buffer = io.BytesIO()
+    write_access_export(
+        vault,
+        uow,
+        subject_id,
+        buffer.write,
+        actor=actor,
+        categories=categories,
+        include_passive=include_passive,
+        request_id=request_id,
+    )
+    data: dict[str, Any] = orjson.loads(buffer.getvalue())
+    return data
 
 
 # --------------------------------------------------------------------------- information
 
 
-def existence_data(vault: Vault, subject: SubjectRead, *, lang: str) -> dict[str, Any]:
+def existence_data(
+    vault: Vault, uow: UnitOfWork, subject: SubjectRead, *, lang: str
+) -> dict[str, Any]:
     """Whether data about the subject exists and how much, by category (TX-3.1)."""
-    counts: Counter[str] = Counter()
-    with vault.store.records() as session:
-        for table in (Record, PassiveRecord):
-            rows = session.execute(
-                select(table.category, func.count())
-                .where(table.subject_id == subject.id)
-                .group_by(table.category)
-            )
-            for category, count in rows:
-                counts[category] += int(count)
-    return {"exists": sum(counts.values()) > 0, "categories": dict(sorted(counts.items()))}
+    counts = vault.record_counts(uow, subject.id)
+    return {"exists": sum(counts.values()) > 0, "categories": counts}
 
 
 def legal_basis_data(policy: Policy, kind: str, *, lang: str) -> dict[str, Any]:
@@ -296,7 +356,7 @@ def legal_basis_data(policy: Policy, kind: str, *, lang: str) -> dict[str, Any]:
 
 
 def processing_info_data(
-    vault: Vault, subject: SubjectRead, *, actor: Actor, lang: str
+    vault: Vault, uow: UnitOfWork, subject: SubjectRead, *, actor: Actor, lang: str
 ) -> dict[str, Any]:
     """Purposes, conditions, methods, who may see the data and who did (TX-3.4)."""
     lang = check_lang(lang)
@@ -321,8 +381,8 @@ def processing_info_data(
             for r in policy.retention
             if own & set(r.categories)
         ],
-        "access_log": _access_log(vault, subject),
-        "disclosures": _disclosures(vault, subject, actor),
+        "access_log": _access_log(vault, uow, subject),
+        "disclosures": _disclosures(vault, uow, subject, actor),
     }
 
 

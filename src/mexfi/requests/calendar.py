@@ -28,7 +28,7 @@ from typing import Any
 
 from mexfi.clock import utc
 from mexfi.errors import Invalid
-from mexfi.policy.schema import Deadline, DeadlineUnit
+from mexfi.policy import Deadline, DeadlineUnit
 
 __all__ = [
     "WorkingCalendar",

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from mexfi.policy.schema import RequestRequirement, RightKind
+from mexfi.policy import RequestRequirement, RightKind
 
 __all__ = [
     "TERMINAL_STATES",

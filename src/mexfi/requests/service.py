@@ -10,7 +10,6 @@ what a written request carries to identify its author is kept as present/absent.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -19,9 +18,9 @@ from sqlalchemy import select
 
 from mexfi.audit import AuditAction, AuditEntry, AuditEntryRead, AuditEvent
 from mexfi.clock import utc
+from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Invalid
-from mexfi.policy.i18n import check_lang
-from mexfi.policy.schema import LANGS, Lang, Policy, RequestChannel
+from mexfi.policy import LANGS, Lang, Policy, RequestChannel, check_lang
 from mexfi.requests import answers
 from mexfi.requests.calendar import due_at, local_zone
 from mexfi.requests.errors import (
@@ -41,7 +40,6 @@ from mexfi.requests.schemas import (
 )
 from mexfi.retention import holds_on
 from mexfi.vault import Actor, InvalidValue, PurposeDenied, SubjectNotFound, SubjectRead, Vault
-from mexfi.vault.models import Record, WrittenConsent
 
 __all__ = [
     "PAPER_CHANNELS",
@@ -58,14 +56,6 @@ __all__ = [
 PAPER_CHANNELS = frozenset(
     {RequestChannel.WRITTEN, RequestChannel.REGISTERED_MAIL, RequestChannel.IN_PERSON}
 )
-
-#: The purposes requests act under (declared by both bundled policies).
-SUBJECT_REQUEST = "subject_request"
-RECTIFICATION = "rectification"
-
-
-def _new_id() -> str:
-    return os.urandom(16).hex()
 
 
 def offered_kinds(policy: Policy) -> list[RequestKind]:
@@ -141,9 +131,20 @@ def _event(
     )
 
 
+def _row(uow: UnitOfWork, request_id: str, *, lock: bool = False) -> SubjectRequest:
+    query = select(SubjectRequest).where(SubjectRequest.id == request_id)
+    if lock and uow.records.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = uow.records.scalar(query)
+    if row is None:
+        raise RequestNotFound(f"no request {request_id!r}")
+    return row
+
+
 def _move(
     vault: Vault,
-    request_id: str,
+    uow: UnitOfWork,
+    row: SubjectRequest,
     state: RequestState,
     actor: Actor,
     *,
@@ -153,32 +154,29 @@ def _move(
 ) -> SubjectRequest:
     """Change a request's state (and columns), auditing the change in the same transaction."""
     now = vault.clock.now()
-    with vault.store.records() as session:
-        row = session.get(SubjectRequest, request_id)
-        if row is None:
-            raise RequestNotFound(f"no request {request_id!r}")
-        for name, value in (changes or {}).items():
-            setattr(row, name, value)
-        row.state = state.value
-        row.updated_at = now
-        if state is RequestState.ANSWERED:
-            row.answered_at = now
-        vault.audit.append(
-            session, _event(vault, row, actor, state, codes=codes, count=count, at=now)
-        )
-        return row
+    for name, value in (changes or {}).items():
+        setattr(row, name, value)
+    row.state = state.value
+    row.updated_at = now
+    if state is RequestState.ANSWERED:
+        row.answered_at = now
+    vault.audit.append(
+        uow.records, _event(vault, row, actor, state, codes=codes, count=count, at=now)
+    )
+    uow.records.flush()
+    return row
 
 
 # --------------------------------------------------------------------------- intake
 
 
 def _match(
-    vault: Vault, policy: Policy, *, phone: str | None, subject_id: str | None
+    vault: Vault, uow: UnitOfWork, policy: Policy, *, phone: str | None, subject_id: str | None
 ) -> tuple[SubjectRead | None, str | None]:
     """The subject the requester is, through the blind index; else a reason code."""
     if subject_id is not None:
         try:
-            subject = vault.subject(subject_id)
+            subject = vault.subject(uow, subject_id)
         except SubjectNotFound:
             return None, "subject_not_found"
         if subject.policy_id != policy.id:
@@ -187,23 +185,24 @@ def _match(
     if phone is None:
         return None, "requester_not_identified"
     try:
-        found = vault.find_by_phone(policy.id, phone)
+        found = vault.find_by_phone(uow, policy.id, phone)
     except InvalidValue:
         return None, "phone_invalid"
     return (found, None) if found is not None else (None, "subject_not_matched")
 
 
 def _subject_language(
-    vault: Vault, policy: Policy, subject: SubjectRead | None, actor: Actor
+    vault: Vault, uow: UnitOfWork, policy: Policy, subject: SubjectRead | None, actor: Actor
 ) -> Lang | None:
     """The subject's interface language, where the policy derives one (TX-20 – TX-22)."""
     mobile = policy.mobile_operator
     if subject is None or mobile is None or "language" not in mobile.derives:
         return None
-    if mobile.category not in policy.purpose(SUBJECT_REQUEST).categories:
+    purpose = policy.requests.purposes.subject_request
+    if mobile.category not in policy.purpose(purpose).categories:
         return None
     try:
-        data = vault.read(subject.id, [mobile.category], purpose=SUBJECT_REQUEST, actor=actor)
+        data = vault.read(uow, subject.id, [mobile.category], purpose=purpose, actor=actor)
     except PurposeDenied:  # a blocked subject, a role that may not: the policy's language
         return None
     for record in reversed(data.records):
@@ -215,6 +214,7 @@ def _subject_language(
 
 def add_request(
     vault: Vault,
+    uow: UnitOfWork,
     *,
     policy_id: str,
     kind: RequestKind | str,
@@ -260,15 +260,15 @@ def add_request(
     unknown = [c for c in categories if c not in declared]
     if unknown:
         raise InvalidRequest(f"category {unknown[0]!r} is not declared in policy {policy_id!r}")
-    subject, unmatched = _match(vault, policy, phone=phone, subject_id=subject_id)
+    subject, unmatched = _match(vault, uow, policy, phone=phone, subject_id=subject_id)
     if language is not None:
         lang = check_lang(language)
     else:
-        lang = _subject_language(vault, policy, subject, actor) or policy.policy.language
+        lang = _subject_language(vault, uow, policy, subject, actor) or policy.policy.language
     now = vault.clock.now()
     received = utc(received_at) if received_at is not None else now
     row = SubjectRequest(
-        id=_new_id(),
+        id=new_id(),
         policy_id=policy_id,
         subject_id=None,
         subject_pseudonym=None,
@@ -290,14 +290,12 @@ def add_request(
     if subject is not None:
         row.subject_id = subject.id
         row.subject_pseudonym = subject.pseudonym
-    with vault.store.records() as session:
-        session.add(row)
-        session.flush()
-        vault.audit.append(
-            session, _event(vault, row, actor, RequestState.RECEIVED, at=now, codes=[channel])
-        )
-    request_id = row.id
-    _move(vault, request_id, RequestState.VERIFYING, actor)
+    uow.records.add(row)
+    uow.records.flush()
+    vault.audit.append(
+        uow.records, _event(vault, row, actor, RequestState.RECEIVED, at=now, codes=[channel])
+    )
+    _move(vault, uow, row, RequestState.VERIFYING, actor)
 
     reasons: list[str] = []
     if channel not in policy.requests.channels:
@@ -312,27 +310,22 @@ def add_request(
     changes = {"requirements": json.dumps(requirements, sort_keys=True)}
     if reasons:
         changes["reasons"] = json.dumps(reasons)
-        done = _move(
-            vault, request_id, RequestState.REJECTED, actor, codes=reasons, changes=changes
-        )
+        done = _move(vault, uow, row, RequestState.REJECTED, actor, codes=reasons, changes=changes)
     else:
-        done = _move(vault, request_id, RequestState.IN_PROGRESS, actor, changes=changes)
+        done = _move(vault, uow, row, RequestState.IN_PROGRESS, actor, changes=changes)
     return _to_read(vault, done)
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def get_request(vault: Vault, request_id: str) -> RequestRead:
-    with vault.store.records() as session:
-        row = session.get(SubjectRequest, request_id)
-        if row is None:
-            raise RequestNotFound(f"no request {request_id!r}")
-        return _to_read(vault, row)
+def get_request(vault: Vault, uow: UnitOfWork, request_id: str) -> RequestRead:
+    return _to_read(vault, _row(uow, request_id))
 
 
 def list_requests(
     vault: Vault,
+    uow: UnitOfWork,
     *,
     now: datetime | None = None,
     overdue: bool = False,
@@ -341,46 +334,45 @@ def list_requests(
 ) -> list[RequestRead]:
     """Requests by due date; `open_only` keeps the open ones, `overdue` those past due."""
     at = utc(now) if now is not None else vault.clock.now()
-    with vault.store.records() as session:
-        query = select(SubjectRequest)
-        if policy_id is not None:
-            query = query.where(SubjectRequest.policy_id == policy_id)
-        if open_only or overdue:
-            query = query.where(SubjectRequest.state.not_in([s.value for s in TERMINAL_STATES]))
-        if overdue:
-            query = query.where(SubjectRequest.due_at < at)
-        rows = list(session.scalars(query.order_by(SubjectRequest.due_at, SubjectRequest.id)))
-        return [_to_read(vault, row) for row in rows]
+    query = select(SubjectRequest)
+    if policy_id is not None:
+        query = query.where(SubjectRequest.policy_id == policy_id)
+    if open_only or overdue:
+        query = query.where(SubjectRequest.state.not_in([s.value for s in TERMINAL_STATES]))
+    if overdue:
+        query = query.where(SubjectRequest.due_at < at)
+    rows = uow.records.scalars(query.order_by(SubjectRequest.due_at, SubjectRequest.id))
+    return [_to_read(vault, row) for row in rows]
 
 
-def request_history(vault: Vault, request_id: str) -> list[AuditEntryRead]:
+def request_history(vault: Vault, uow: UnitOfWork, request_id: str) -> list[AuditEntryRead]:
     """Every audit entry of a request, oldest first (its states and what was done)."""
-    get_request(vault, request_id)
-    with vault.store.records() as session:
-        rows = session.execute(
-            select(AuditEntry.__table__)
-            .where(AuditEntry.reference == request_id)
-            .order_by(AuditEntry.seq)
-        )
-        return [AuditEntryRead.model_validate(dict(r._mapping)) for r in rows]
+    _row(uow, request_id)
+    rows = uow.records.execute(
+        select(AuditEntry.__table__)
+        .where(AuditEntry.reference == request_id)
+        .order_by(AuditEntry.seq)
+    )
+    return [AuditEntryRead.model_validate(dict(r._mapping)) for r in rows]
 
 
 # --------------------------------------------------------------------------- answering
 
 
 def reject_request(
-    vault: Vault, request_id: str, *, actor: Actor, reasons: Collection[str]
+    vault: Vault, uow: UnitOfWork, request_id: str, *, actor: Actor, reasons: Collection[str]
 ) -> RequestRead:
     """Close an open request with reason codes (e.g. `identity_not_confirmed`)."""
-    request = get_request(vault, request_id)
-    if request.state in TERMINAL_STATES:
-        raise RequestStateConflict(f"request {request_id!r} is already {request.state.value}")
+    row = _row(uow, request_id, lock=True)
+    if RequestState(row.state) in TERMINAL_STATES:
+        raise RequestStateConflict(f"request {request_id!r} is already {row.state}")
     if not reasons:
         raise InvalidRequest("a rejection names its reasons")
     codes = list(reasons)
     row = _move(
         vault,
-        request_id,
+        uow,
+        row,
         RequestState.REJECTED,
         actor,
         codes=codes,
@@ -389,20 +381,10 @@ def reject_request(
     return _to_read(vault, row)
 
 
-def _subject_records(vault: Vault, subject_id: str, record_ids: Collection[str]) -> set[str]:
-    with vault.store.records() as session:
-        return set(
-            session.scalars(
-                select(Record.id).where(
-                    Record.id.in_(list(record_ids)), Record.subject_id == subject_id
-                )
-            )
-        )
-
-
 def _rectify(
     vault: Vault,
-    request: RequestRead,
+    uow: UnitOfWork,
+    policy: Policy,
     subject_id: str,
     changes: Mapping[str, Mapping[str, Any]] | None,
     actor: Actor,
@@ -412,12 +394,14 @@ def _rectify(
             "a rectification names the records to change and their new values",
             hint="changes={record_id: {field: new value}}",
         )
-    own = _subject_records(vault, subject_id, list(changes))
+    own = vault.records_of(uow, subject_id, list(changes))
     foreign = [r for r in changes if r not in own]
     if foreign:
         raise InvalidRequest(f"record {foreign[0]!r} is not an active record of this subject")
     for record_id, values in changes.items():
-        vault.update(record_id, values, actor=actor, purpose=RECTIFICATION)
+        vault.rectify(
+            uow, record_id, values, actor=actor, purpose=policy.requests.purposes.rectification
+        )
     return {
         "records": sorted(changes),
         "fields": {r: sorted(v) for r, v in sorted(changes.items())},
@@ -425,12 +409,11 @@ def _rectify(
 
 
 def _destroy(
-    vault: Vault, request: RequestRead, subject: SubjectRead, actor: Actor
+    vault: Vault, uow: UnitOfWork, request: RequestRead, subject: SubjectRead, actor: Actor
 ) -> tuple[dict[str, Any], list[str]]:
     policy = vault.policy(subject.policy_id)
     wanted = list(request.categories) or [c.id for c in policy.categories_of(subject.kind)]
-    with vault.store.records() as session:
-        held = holds_on(session, policy.id, subject.id, wanted)
+    held = holds_on(uow, policy.id, subject.id, wanted)
     free = [c for c in wanted if c not in held]
     outcome: dict[str, Any] = {
         "destroyed": free,
@@ -438,7 +421,9 @@ def _destroy(
         "records_destroyed": 0,
     }
     if free:
+        # The keys and rows go right after this unit of work commits (with the answer).
         report = vault.destroy(
+            uow,
             subject.id,
             free,
             reason="subject_request",
@@ -451,26 +436,21 @@ def _destroy(
     return outcome, [f"legal_hold_{c}" for c in sorted(held)]
 
 
-def _withdraw_consent(vault: Vault, subject: SubjectRead, actor: Actor) -> dict[str, Any]:
-    with vault.store.records() as session:
-        consents = list(
-            session.scalars(
-                select(WrittenConsent.id).where(
-                    WrittenConsent.subject_id == subject.id,
-                    WrittenConsent.withdrawn_at.is_(None),
-                )
-            )
-        )
+def _withdraw_consent(
+    vault: Vault, uow: UnitOfWork, subject: SubjectRead, actor: Actor
+) -> dict[str, Any]:
+    consents = vault.written_consents(uow, subject.id)
     for consent_id in consents:
-        vault.withdraw_written_consent(consent_id, actor=actor)
+        vault.withdraw_written_consent(uow, consent_id, actor=actor)
     # Consent is what processing rests on (TX-2): without it only what the law requires
     # (rectification, the subject's own requests, lawful requests) goes on.
-    vault.set_status(subject.id, "prohibited", actor=actor, reason="consent_withdrawn")
+    vault.set_status(uow, subject.id, "prohibited", actor=actor, reason="consent_withdrawn")
     return {"written_consents_withdrawn": len(consents), "status": "prohibited"}
 
 
 def answer_request(
     vault: Vault,
+    uow: UnitOfWork,
     request_id: str,
     *,
     actor: Actor,
@@ -478,10 +458,12 @@ def answer_request(
 ) -> Answer:
     """Carry out an `in_progress` request and answer it; the request becomes `answered`.
 
-    `changes` ({record id: {field: value}}) is what a rectification sets; the values go
-    straight to the vault and are not kept with the request.
+    What the request does and its new state commit together with the caller's unit of
+    work. `changes` ({record id: {field: value}}) is what a rectification sets; the values
+    go straight to the vault and are not kept with the request.
     """
-    request = get_request(vault, request_id)
+    row = _row(uow, request_id, lock=True)
+    request = _to_read(vault, row)
     if request.state is not RequestState.IN_PROGRESS:
         raise RequestStateConflict(
             f"request {request_id!r} is {request.state.value}, not in_progress",
@@ -489,17 +471,19 @@ def answer_request(
         )
     if request.subject_id is None:  # pragma: no cover - verification rejects these
         raise RequestStateConflict(f"request {request_id!r} matched no subject")
-    subject = vault.subject(request.subject_id)
+    subject = vault.subject(uow, request.subject_id)
     policy = vault.policy(subject.policy_id)
     try:
-        data, outcome, codes, count = _carry_out(vault, request, subject, actor, changes)
+        with uow.savepoint():
+            data, outcome, codes, count = _carry_out(vault, uow, request, subject, actor, changes)
     except PurposeDenied as exc:
         # The vault refused (e.g. a blocked subject's data is read for rectification only):
-        # the request is answered with a reasoned refusal.
+        # the request is answered with a reasoned refusal; the refusal is audited.
         codes = [f"processing_denied_{exc.reason}"]
         row = _move(
             vault,
-            request_id,
+            uow,
+            row,
             RequestState.REJECTED,
             actor,
             codes=codes,
@@ -509,7 +493,8 @@ def answer_request(
         return Answer(request=done, data=answers.answer_header(policy, done, subject))
     row = _move(
         vault,
-        request_id,
+        uow,
+        row,
         RequestState.ANSWERED,
         actor,
         codes=codes,
@@ -523,6 +508,7 @@ def answer_request(
 
 def _carry_out(
     vault: Vault,
+    uow: UnitOfWork,
     request: RequestRead,
     subject: SubjectRead,
     actor: Actor,
@@ -538,6 +524,7 @@ def _carry_out(
     if kind is RequestKind.ACCESS:
         data = answers.export_access(
             vault,
+            uow,
             subject.id,
             actor=actor,
             categories=request.categories or None,
@@ -547,23 +534,23 @@ def _carry_out(
         count = len(data["records"])
         outcome = {"records": count, "access_log_entries": len(data["access_log"])}
     elif kind is RequestKind.EXISTENCE:
-        data = answers.existence_data(vault, subject, lang=request.language)
+        data = answers.existence_data(vault, uow, subject, lang=request.language)
         outcome = {"exists": data["exists"]}
     elif kind is RequestKind.LEGAL_BASIS:
         data = answers.legal_basis_data(policy, subject.kind, lang=request.language)
     elif kind is RequestKind.PROCESSING_INFO:
-        data = answers.processing_info_data(vault, subject, actor=actor, lang=request.language)
+        data = answers.processing_info_data(vault, uow, subject, actor=actor, lang=request.language)
         outcome = {"access_log_entries": len(data["access_log"])}
     elif kind is RequestKind.SOURCES:
         data = answers.sources_data(policy, subject.kind, lang=request.language)
     elif kind is RequestKind.OPERATOR_INFO:
         data = answers.operator_info_data(policy, subject.kind, lang=request.language)
     elif kind is RequestKind.RECTIFICATION:
-        outcome = _rectify(vault, request, subject.id, changes, actor)
+        outcome = _rectify(vault, uow, policy, subject.id, changes, actor)
         count = len(outcome["records"])
         data = {"rectified": outcome}
     elif kind is RequestKind.DESTRUCTION:
-        outcome, codes = _destroy(vault, request, subject, actor)
+        outcome, codes = _destroy(vault, uow, request, subject, actor)
         count = int(outcome["records_destroyed"])
         data = {"destruction": outcome}
     elif kind in (RequestKind.PROHIBITION, RequestKind.BLOCKING, RequestKind.UNBLOCKING):
@@ -572,11 +559,13 @@ def _carry_out(
             RequestKind.BLOCKING: "blocked",
             RequestKind.UNBLOCKING: "active",
         }[kind]
-        vault.set_status(subject.id, status, actor=actor, reason=f"subject_request_{kind.value}")
+        vault.set_status(
+            uow, subject.id, status, actor=actor, reason=f"subject_request_{kind.value}"
+        )
         outcome = {"status": status}
         data = {"status": status}
     elif kind is RequestKind.WITHDRAW_CONSENT:
-        outcome = _withdraw_consent(vault, subject, actor)
+        outcome = _withdraw_consent(vault, uow, subject, actor)
         data = {"withdrawal": outcome}
     else:  # pragma: no cover - every kind is handled above
         raise Invalid(f"no handler for request kind {kind.value!r}")

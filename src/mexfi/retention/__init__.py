@@ -11,6 +11,7 @@ from mexfi.retention.service import (
     place_hold,
     retention_actor,
 )
+from mexfi.retention.worker import run_worker
 
 __all__ = [
     "HoldNotFound",
@@ -25,4 +26,5 @@ __all__ = [
     "lift_hold",
     "place_hold",
     "retention_actor",
+    "run_worker",
 ]

@@ -1,5 +1,11 @@
 """The operators' services that plug into mexfi: BakıKart and Taxsee Driver."""
 
-from mexfi.services.synthetic import GenerationProgress, GenerationSummary, Synth, generate
+from mexfi.services.synthetic import (
+    METRO_STATIONS,
+    GenerationProgress,
+    GenerationSummary,
+    Synth,
+    generate,
+)
 
-__all__ = ["GenerationProgress", "GenerationSummary", "Synth", "generate"]
+__all__ = ["METRO_STATIONS", "GenerationProgress", "GenerationSummary", "Synth", "generate"]

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
-
 from mexfi.vault import Actor, RecordCreate, Vault
 
 __all__ = [
@@ -470,16 +468,18 @@ class BatchWriter:
         lookup_phone: str | None,
         at: datetime,
     ) -> str:
-        """Register a subject with its first records (one transaction per subject)."""
-        subject = self.vault.register(
-            policy_id=policy_id,
-            kind=kind,
-            actor=actor,
-            purpose=purpose,
-            records=records,
-            lookup_phone=lookup_phone,
-            at=at,
-        )
+        """Register a subject with its first records (one unit of work per subject)."""
+        with self.vault.unit_of_work() as uow:
+            subject = self.vault.register(
+                uow,
+                policy_id=policy_id,
+                kind=kind,
+                actor=actor,
+                purpose=purpose,
+                records=records,
+                lookup_phone=lookup_phone,
+                at=at,
+            )
         self.summary.subjects[(policy_id, kind)] += 1
         for category in records:
             self.summary.records[(policy_id, category)] += 1
@@ -490,7 +490,8 @@ class BatchWriter:
         if not items:
             return
         policy_id, actor, purpose = key
-        self.vault.write_many(items, actor=actor, purpose=purpose)
+        with self.vault.unit_of_work() as uow:
+            self.vault.write_many(uow, items, actor=actor, purpose=purpose)
         self.summary.batches += 1
         for item in items:
             self.summary.records[(policy_id, item.category)] += 1
@@ -502,20 +503,14 @@ class BatchWriter:
             self._flush(key)
 
 
-def _has_subjects(vault: Vault) -> bool:
-    from mexfi.vault.models import Subject
-
-    with vault.store.records() as session:
-        return session.scalar(select(Subject.id).limit(1)) is not None
-
-
 def _phone_taken(vault: Vault) -> Callable[[str], bool]:
-    """A store that already holds subjects: skip numbers registered there (blind index)."""
+    """Numbers already registered in the store (found through the blind index) are skipped."""
     from mexfi.services.bakikart.synthetic import POLICY_ID as BAKIKART
     from mexfi.services.taxsee.synthetic import POLICY_ID as TAXSEE
 
     def taken(phone: str) -> bool:
-        return any(vault.find_by_phone(p, phone) is not None for p in (BAKIKART, TAXSEE))
+        with vault.unit_of_work() as uow:
+            return any(vault.find_by_phone(uow, p, phone) is not None for p in (BAKIKART, TAXSEE))
 
     return taken
 
@@ -548,7 +543,7 @@ def generate(
     end = end or vault.clock.now()
     start = end - timedelta(days=days)
     rng = random.Random(seed)
-    synth = Synth(rng, phone_taken=_phone_taken(vault) if _has_subjects(vault) else None)
+    synth = Synth(rng, phone_taken=_phone_taken(vault))
     summary = GenerationSummary(seed=seed, days=days, start=start, end=end)
     n_customers = customers if customers is not None else (drivers * 2 if drivers else 0)
     planned = riders + drivers + n_customers

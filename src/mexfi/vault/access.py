@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from mexfi.policy.schema import Policy, Purpose, RetentionAction, RightKind, RoleKind
-from mexfi.vault.errors import PurposeDenied, UndeclaredData
+from mexfi.policy import NotDeclared, Policy, Purpose, RetentionAction, RightKind, RoleKind
+from mexfi.vault.errors import InvalidValue, PurposeDenied, UndeclaredData
 from mexfi.vault.schemas import Actor
 
 __all__ = [
@@ -76,7 +76,7 @@ def check_access(
     check_categories(policy, subject_kind, categories)
     try:
         purpose = policy.purpose(purpose_id)
-    except KeyError:
+    except NotDeclared:
         raise PurposeDenied(
             f"purpose {purpose_id!r} is not declared in policy {policy.id!r}",
             reason="purpose_not_declared",
@@ -85,7 +85,7 @@ def check_access(
         ) from None
     try:
         role = policy.role(actor.role)
-    except KeyError:
+    except NotDeclared:
         raise PurposeDenied(
             f"role {actor.role!r} is not declared in policy {policy.id!r}",
             reason="role_not_declared",
@@ -130,6 +130,8 @@ def check_access(
             reason="subject_prohibited",
             clauses=right_clauses(policy, RightKind.PROHIBITION, RightKind.WITHDRAW_CONSENT),
         )
+    if tier not in ("active", "passive"):
+        raise InvalidValue(f"unknown tier {tier!r}; tiers are active, passive")
     if tier == "passive" and not purpose.reaches_passive_tier:
         raise PurposeDenied(
             f"purpose {purpose.id!r} does not reach the passive tier",

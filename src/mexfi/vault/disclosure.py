@@ -9,36 +9,29 @@ from datetime import datetime
 from sqlalchemy import select
 
 from mexfi.audit import AuditAction
-from mexfi.policy.schema import (
-    RecipientBasis,
-    RecipientKind,
-    RightKind,
-)
-from mexfi.vault.access import right_clauses
-from mexfi.vault.core import VaultCore, new_id, subject_read
-from mexfi.vault.errors import (
-    DisclosureDenied,
-    RecordNotFound,
-)
-from mexfi.vault.models import (
-    Disclosure,
-    Subject,
-    WrittenConsent,
-)
-from mexfi.vault.schemas import (
-    Actor,
-    DisclosureRead,
-    SubjectData,
-)
+from mexfi.db import UnitOfWork, new_id
+from mexfi.policy import NotDeclared, RecipientBasis, RecipientKind, RightKind
+from mexfi.vault.access import check_access, right_clauses
+from mexfi.vault.context import SubjectLike, VaultContext, subject_read
+from mexfi.vault.errors import DisclosureDenied, RecordNotFound
+from mexfi.vault.models import Disclosure, WrittenConsent
+from mexfi.vault.records import Records
+from mexfi.vault.schemas import Actor, DisclosureRead, SubjectData
+from mexfi.vault.shredding import require_dpo_or_self
 
 __all__ = ["Disclosures"]
 
 
-class Disclosures(VaultCore):
+class Disclosures:
     """Written consents, disclosures and their register."""
+
+    def __init__(self, ctx: VaultContext, records: Records) -> None:
+        self.ctx = ctx
+        self.records = records
 
     def record_written_consent(
         self,
+        uow: UnitOfWork,
         subject_id: str,
         *,
         recipient: str,
@@ -49,67 +42,81 @@ class Disclosures(VaultCore):
         at: datetime | None = None,
     ) -> str:
         """Record a subject's prior written consent to disclosures to `recipient` (TX-10)."""
-        now = self._now(at)
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-            policy = self.policy(subject.policy_id)
-            try:
-                declared = policy.recipient(recipient)
-            except KeyError:
-                raise DisclosureDenied(
-                    f"recipient {recipient!r} is not declared in policy {policy.id!r}",
-                    reason="recipient_not_declared",
-                ) from None
-            consent = WrittenConsent(
-                id=new_id(),
-                subject_id=subject.id,
-                recipient=declared.id,
-                purposes=",".join(sorted(purposes)),
-                categories=",".join(sorted(categories)),
-                document_reference=document_reference,
-                given_at=now,
-                recorded_by=actor.id,
-            )
-            session.add(consent)
-            self.audit.append(
-                session,
-                self._event(
-                    AuditAction.CONSENT,
-                    actor,
-                    subject=subject,
-                    categories=categories,
-                    clauses=declared.clauses,
-                    reference=consent.id,
-                    at=now,
-                ),
-            )
-            return consent.id
+        ctx = self.ctx
+        now = ctx.now(at)
+        subject = ctx.subject(uow.records, subject_id)
+        policy = ctx.policy(subject.policy_id)
+        try:
+            declared = policy.recipient(recipient)
+        except NotDeclared:
+            raise DisclosureDenied(
+                f"recipient {recipient!r} is not declared in policy {policy.id!r}",
+                reason="recipient_not_declared",
+            ) from None
+        consent = WrittenConsent(
+            id=new_id(),
+            subject_id=subject.id,
+            recipient=declared.id,
+            purposes=",".join(sorted(purposes)),
+            categories=",".join(sorted(categories)),
+            document_reference=document_reference,
+            given_at=now,
+            recorded_by=actor.id,
+        )
+        uow.records.add(consent)
+        ctx.audit.append(
+            uow.records,
+            ctx.event(
+                AuditAction.CONSENT,
+                actor,
+                subject=subject,
+                categories=categories,
+                clauses=declared.clauses,
+                reference=consent.id,
+                at=now,
+            ),
+        )
+        uow.records.flush()
+        return consent.id
 
-    def withdraw_written_consent(self, consent_id: str, *, actor: Actor) -> None:
-        now = self.clock.now()
-        with self.store.records() as session:
-            consent = session.get(WrittenConsent, consent_id)
-            if consent is None:
-                raise RecordNotFound(f"no written consent {consent_id!r}")
-            consent.withdrawn_at = now
-            subject = self._subject(session, consent.subject_id)
-            self.audit.append(
-                session,
-                self._event(
-                    AuditAction.CONSENT,
-                    actor,
-                    subject=subject,
-                    clauses=right_clauses(
-                        self.policy(subject.policy_id), RightKind.WITHDRAW_CONSENT
-                    ),
-                    reason="withdrawn",
-                    reference=consent_id,
-                    at=now,
-                ),
+    def written_consents(self, uow: UnitOfWork, subject_id: str) -> list[str]:
+        """Ids of the subject's written consents not withdrawn."""
+        return list(
+            uow.records.scalars(
+                select(WrittenConsent.id).where(
+                    WrittenConsent.subject_id == subject_id,
+                    WrittenConsent.withdrawn_at.is_(None),
+                )
             )
+        )
+
+    def withdraw_written_consent(
+        self, uow: UnitOfWork, consent_id: str, *, actor: Actor, at: datetime | None = None
+    ) -> None:
+        ctx = self.ctx
+        now = ctx.now(at)
+        consent = uow.records.get(WrittenConsent, consent_id)
+        if consent is None:
+            raise RecordNotFound(f"no written consent {consent_id!r}")
+        consent.withdrawn_at = now
+        subject = ctx.subject(uow.records, consent.subject_id)
+        ctx.audit.append(
+            uow.records,
+            ctx.event(
+                AuditAction.CONSENT,
+                actor,
+                subject=subject,
+                clauses=right_clauses(ctx.policy(subject.policy_id), RightKind.WITHDRAW_CONSENT),
+                reason="withdrawn",
+                reference=consent_id,
+                at=now,
+            ),
+        )
+        uow.records.flush()
 
     def disclose(
         self,
+        uow: UnitOfWork,
         subject_id: str,
         categories: Collection[str],
         *,
@@ -121,16 +128,16 @@ class Disclosures(VaultCore):
         law: str | None = None,
     ) -> SubjectData:
         """Hand a subject's data to a declared recipient on the basis the policy requires."""
+        ctx = self.ctx
         categories = list(dict.fromkeys(categories))
-        now = self.clock.now()
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-            policy = self.policy(subject.policy_id)
+        now = ctx.clock.now()
+        subject = ctx.subject(uow.records, subject_id)
+        policy = ctx.policy(subject.policy_id)
         consent_id: str | None = None
-        with self._denials_audited(actor, subject, purpose, categories, AuditAction.DISCLOSE):
+        with ctx.denials_audited(uow, actor, subject, purpose, categories, AuditAction.DISCLOSE):
             try:
                 declared = policy.recipient(recipient)
-            except KeyError:
+            except NotDeclared:
                 raise DisclosureDenied(
                     f"recipient {recipient!r} is not in the register of policy {policy.id!r}",
                     reason="recipient_not_declared",
@@ -170,7 +177,7 @@ class Disclosures(VaultCore):
                     clauses=clauses,
                 )
             if declared.basis is RecipientBasis.WRITTEN_CONSENT:
-                consent_id = self._consent_for(subject, recipient, purpose, categories)
+                consent_id = self._consent_for(uow, subject, recipient, purpose, categories)
                 if consent_id is None:
                     raise DisclosureDenied(
                         f"no recorded written consent of the subject covers recipient "
@@ -178,93 +185,108 @@ class Disclosures(VaultCore):
                         reason="no_written_consent",
                         clauses=clauses,
                     )
-            checked = self._check(policy, subject, categories, purpose, actor)
+            checked = check_access(
+                policy,
+                subject_kind=subject.kind,
+                subject_status=subject.status,
+                subject_id=subject.id,
+                categories=categories,
+                purpose_id=purpose,
+                actor=actor,
+            )
             if declared.kind is RecipientKind.COUNTERPART or checked.requires_active_order:
-                self._require_active_order(subject, actor, clauses=clauses + tuple(checked.clauses))
-        with self.store.records() as session:
-            records = self._load(session, policy, subject, categories)
-            session.add(
-                Disclosure(
-                    id=new_id(),
-                    policy_id=policy.id,
-                    subject_id=subject.id,
-                    subject_pseudonym=subject.pseudonym,
-                    recipient=recipient,
-                    purpose=purpose,
-                    basis=basis,
-                    law=law,
-                    reference=reference,
-                    consent_id=consent_id,
-                    categories=",".join(categories),
-                    records=len(records),
-                    actor_id=actor.id,
-                    actor_role=actor.role,
-                    at=now,
+                self.records.require_active_order(
+                    uow, subject, actor, clauses=clauses + tuple(checked.clauses)
                 )
+        records = self.records.decrypted(uow, policy, subject.id, categories)
+        uow.records.add(
+            Disclosure(
+                id=new_id(),
+                policy_id=policy.id,
+                subject_id=subject.id,
+                subject_pseudonym=subject.pseudonym,
+                recipient=recipient,
+                purpose=purpose,
+                basis=basis,
+                law=law,
+                reference=reference,
+                consent_id=consent_id,
+                categories=",".join(categories),
+                records=len(records),
+                actor_id=actor.id,
+                actor_role=actor.role,
+                at=now,
             )
-            self.audit.append(
-                session,
-                self._event(
-                    AuditAction.DISCLOSE,
-                    actor,
-                    subject=subject,
-                    purpose=purpose,
-                    categories=categories,
-                    clauses=clauses,
-                    count=len(records),
-                    reference=recipient,
-                    at=now,
-                ),
-            )
+        )
+        ctx.audit.append(
+            uow.records,
+            ctx.event(
+                AuditAction.DISCLOSE,
+                actor,
+                subject=subject,
+                purpose=purpose,
+                categories=categories,
+                clauses=clauses,
+                count=len(records),
+                reference=recipient,
+                at=now,
+            ),
+        )
+        uow.records.flush()
         return SubjectData(subject=subject_read(subject), purpose=purpose, records=records)
 
+    @staticmethod
     def _consent_for(
-        self, subject: Subject, recipient: str, purpose: str, categories: Collection[str]
+        uow: UnitOfWork,
+        subject: SubjectLike,
+        recipient: str,
+        purpose: str,
+        categories: Collection[str],
     ) -> str | None:
-        with self.store.records() as session:
-            consents = session.scalars(
-                select(WrittenConsent).where(
-                    WrittenConsent.subject_id == subject.id,
-                    WrittenConsent.recipient == recipient,
-                    WrittenConsent.withdrawn_at.is_(None),
-                )
+        consents = uow.records.scalars(
+            select(WrittenConsent).where(
+                WrittenConsent.subject_id == subject.id,
+                WrittenConsent.recipient == recipient,
+                WrittenConsent.withdrawn_at.is_(None),
             )
-            for consent in consents:
-                if purpose in consent.purposes.split(",") and set(categories) <= set(
-                    consent.categories.split(",")
-                ):
-                    return consent.id
+        )
+        for consent in consents:
+            if purpose in consent.purposes.split(",") and set(categories) <= set(
+                consent.categories.split(",")
+            ):
+                return consent.id
         return None
 
-    def disclosures(self, subject_id: str, *, actor: Actor) -> list[DisclosureRead]:
+    def disclosures(
+        self, uow: UnitOfWork, subject_id: str, *, actor: Actor
+    ) -> list[DisclosureRead]:
         """The disclosure register of a subject, for the DPO or the subject itself (TX-3.4)."""
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-        self._require_dpo_or_self(
+        ctx = self.ctx
+        subject = ctx.subject(uow.records, subject_id)
+        require_dpo_or_self(
+            ctx,
+            uow,
             subject,
             actor,
             "the disclosure register",
-            right_clauses(self.policy(subject.policy_id), RightKind.PROCESSING_INFO),
+            right_clauses(ctx.policy(subject.policy_id), RightKind.PROCESSING_INFO),
         )
-        with self.store.records() as session:
-            rows = session.scalars(
-                select(Disclosure)
-                .where(Disclosure.subject_id == subject.id)
-                .order_by(Disclosure.at)
+        rows = uow.records.scalars(
+            select(Disclosure).where(Disclosure.subject_id == subject.id).order_by(Disclosure.at)
+        )
+        return [
+            DisclosureRead(
+                id=row.id,
+                subject_pseudonym=row.subject_pseudonym,
+                recipient=row.recipient,
+                purpose=row.purpose,
+                basis=row.basis,
+                law=row.law,
+                reference=row.reference,
+                categories=tuple(row.categories.split(",")),
+                records=row.records,
+                actor_id=row.actor_id,
+                at=row.at,
             )
-            return [
-                DisclosureRead(
-                    id=row.id,
-                    subject_pseudonym=row.subject_pseudonym,
-                    recipient=row.recipient,
-                    purpose=row.purpose,
-                    basis=row.basis,
-                    law=row.law,
-                    reference=row.reference,
-                    categories=tuple(row.categories.split(",")),
-                    records=row.records,
-                    actor_id=row.actor_id,
-                    at=row.at,
-                )
-                for row in rows
-            ]
+            for row in rows
+        ]

@@ -1,154 +1,284 @@
-"""Data keys: created, wrapped, unwrapped, shredded and rewrapped, in the key store only."""
+"""Data keys: created, wrapped, unwrapped, shredded and rewrapped, in the key store only.
+
+A data key belongs to one scope: (subject, category, tier). The newest key of a scope
+seals new records; older ones live until shredded (a rekey makes a new one first).
+Keys are looked up with one indexed query per batch (`ix_data_keys_scope`) and kept,
+unwrapped, for the rest of the unit of work only (`UnitOfWork.info`): nothing outlives
+the operation, so a key shredded by another process is never used from a stale cache,
+and a shredded key leaves no copy in this process's memory once its operation ends.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from mexfi.db import UnitOfWork, new_id
 from mexfi.secrets import Secrets
 from mexfi.vault import crypto
+from mexfi.vault.bulk import bulk_insert, chunks, id_chunks, is_postgres, one_of
+from mexfi.vault.crypto import AESGCM
 from mexfi.vault.models import DataKey
 
-__all__ = ["KeyScope", "KeyService", "UnwrappedKey"]
+__all__ = ["KeyRing", "KeyRow", "KeyScope"]
 
 KeyScope = tuple[str, str, str]
 """(subject id, category, tier)."""
 
-UnwrappedKey = tuple[str, bytes]
-"""(key id, data key)."""
+_CACHE = "vault.keys"
+#: Subjects a key look-up names at most on PostgreSQL (see `_scope_query`).
+LOOKUP_PAGE = 250
+#: Keys this unit of work created, by scope: they are the scope's current key from then on.
+_CREATED = "vault.created"
 
 
-class KeyService:
-    """Envelope keys over one key-store session at a time."""
+class KeyRow(NamedTuple):
+    id: str
+    subject_id: str
+    category: str
+    tier: str
+
+
+class KeyRing:
+    """The data keys of the key store, seen through one unit of work at a time."""
 
     def __init__(self, secrets: Secrets) -> None:
         self.secrets = secrets
+        self._masters: dict[str, AESGCM] = {}
 
-    def _unwrap(self, row: DataKey) -> bytes:
-        master = self.secrets.master(row.master_key_id)
-        return crypto.decrypt(
-            master.key,
-            row.wrapped,
-            crypto.wrap_aad(row.id, row.subject_id, row.category, row.tier),
-            what="data key",
+    # ------------------------------------------------------------------ wrapping
+
+    def _master(self, master_key_id: str) -> AESGCM:
+        aead = self._masters.get(master_key_id)
+        if aead is None:
+            aead = self._masters[master_key_id] = AESGCM(self.secrets.master(master_key_id).key)
+        return aead
+
+    def _unwrap(self, key_id: str, scope: KeyScope, master_key_id: str, wrapped: bytes) -> AESGCM:
+        dek = crypto.open_sealed(
+            self._master(master_key_id), wrapped, crypto.wrap_aad(key_id, *scope), what="data key"
         )
+        return AESGCM(dek)
 
     def _wrap(self, key_id: str, scope: KeyScope, dek: bytes) -> tuple[str, bytes]:
         master = self.secrets.current_master
-        return master.id, crypto.encrypt(master.key, dek, crypto.wrap_aad(key_id, *scope))
+        return master.id, crypto.seal(self._master(master.id), dek, crypto.wrap_aad(key_id, *scope))
 
-    def _rows(self, session: Session, scopes: Collection[KeyScope]) -> list[DataKey]:
-        rows: list[DataKey] = []
-        scope_list = list(dict.fromkeys(scopes))
-        for start in range(0, len(scope_list), 500):
-            chunk = scope_list[start : start + 500]
-            # Row-value IN works on SQLite and PostgreSQL; chunks stay under parameter limits.
-            in_scope = tuple_(DataKey.subject_id, DataKey.category, DataKey.tier).in_(chunk)
-            rows.extend(session.scalars(select(DataKey).where(in_scope)))
+    @staticmethod
+    def _cache(uow: UnitOfWork) -> dict[str, AESGCM]:
+        cache: dict[str, AESGCM] = uow.info.setdefault(_CACHE, {})
+        return cache
+
+    # ------------------------------------------------------------------ lookups
+
+    @staticmethod
+    def _scope_query(
+        session: Session,
+        subject_ids: Collection[str],
+        categories: Collection[str] | None,
+        tiers: Collection[str] | None,
+    ) -> list[tuple[str, str, str, str, str, bytes, datetime]]:
+        rows: list[tuple[str, str, str, str, str, bytes, datetime]] = []
+        ids = list(set(subject_ids))
+        # PostgreSQL: pages of ids, each an index look-up however large the key store grows.
+        # A thousand ids in one statement tip the planner into reading data_keys whole once
+        # it holds some 100,000 keys, a cost that grows with the store.
+        pages = chunks(ids, LOOKUP_PAGE) if is_postgres(session) else id_chunks(session, ids)
+        for chunk in pages:
+            query = select(
+                DataKey.id,
+                DataKey.subject_id,
+                DataKey.category,
+                DataKey.tier,
+                DataKey.master_key_id,
+                DataKey.wrapped,
+                DataKey.created_at,
+            ).where(one_of(session, DataKey.subject_id, chunk))
+            if categories is not None:
+                query = query.where(DataKey.category.in_(sorted(set(categories))))
+            if tiers is not None:
+                query = query.where(DataKey.tier.in_(sorted(set(tiers))))
+            rows.extend(session.execute(query))
         return rows
 
-    def load(self, session: Session, scopes: Collection[KeyScope]) -> dict[KeyScope, UnwrappedKey]:
-        """The current (newest) key of each scope; shredded or never-made scopes are absent."""
-        newest: dict[KeyScope, DataKey] = {}
-        for row in self._rows(session, scopes):
-            scope = (row.subject_id, row.category, row.tier)
-            held = newest.get(scope)
-            if held is None or (row.created_at, row.id) > (held.created_at, held.id):
-                newest[scope] = row
-        return {scope: (row.id, self._unwrap(row)) for scope, row in newest.items()}
+    def live(
+        self,
+        uow: UnitOfWork,
+        subject_ids: Collection[str],
+        categories: Collection[str] | None = None,
+        tiers: Collection[str] | None = None,
+    ) -> dict[str, AESGCM]:
+        """Every live key of these subjects' scopes, unwrapped, by key id (one query)."""
+        cache = self._cache(uow)
+        out: dict[str, AESGCM] = {}
+        for key_id, subject, category, tier, master, wrapped, _ in self._scope_query(
+            uow.keys, subject_ids, categories, tiers
+        ):
+            aead = cache.get(key_id)
+            if aead is None:
+                aead = cache[key_id] = self._unwrap(
+                    key_id, (subject, category, tier), master, wrapped
+                )
+            out[key_id] = aead
+        return out
 
-    def load_all(self, session: Session, scopes: Collection[KeyScope]) -> dict[str, bytes]:
-        """Every live key of `scopes` by key id: a record names the key it was written under."""
-        return {row.id: self._unwrap(row) for row in self._rows(session, scopes)}
+    def current(
+        self, uow: UnitOfWork, scopes: Iterable[KeyScope], *, at: datetime
+    ) -> dict[KeyScope, tuple[str, AESGCM]]:
+        """The newest key of each scope, creating the missing ones (flushed, not committed)."""
+        wanted = set(scopes)
+        if not wanted:
+            return {}
+        cache = self._cache(uow)
+        created_here: dict[KeyScope, str] = uow.info.get(_CREATED, {})
+        newest: dict[KeyScope, tuple[datetime, str, str, bytes]] = {}
+        rows = self._scope_query(
+            uow.keys, {s for s, _, _ in wanted}, {c for _, c, _ in wanted}, {t for *_, t in wanted}
+        )
+        for key_id, subject, category, tier, master, wrapped, created in rows:
+            scope = (subject, category, tier)
+            if scope in wanted:
+                held = newest.get(scope)
+                if created_here.get(scope) == key_id:
+                    created = datetime.max.replace(tzinfo=created.tzinfo)
+                if held is None or (created, key_id) > (held[0], held[1]):
+                    newest[scope] = (created, key_id, master, wrapped)
+        out: dict[KeyScope, tuple[str, AESGCM]] = {}
+        for scope, (_, key_id, master, wrapped) in newest.items():
+            aead = cache.get(key_id)
+            if aead is None:
+                aead = cache[key_id] = self._unwrap(key_id, scope, master, wrapped)
+            out[scope] = (key_id, aead)
+        out.update(self.create(uow, [s for s in wanted if s not in newest], at=at))
+        return out
 
     def create(
-        self, session: Session, scopes: Collection[KeyScope], *, at: datetime
-    ) -> dict[KeyScope, UnwrappedKey]:
-        """A fresh key for each scope (older keys stay until shredded)."""
-        keys: dict[KeyScope, UnwrappedKey] = {}
+        self, uow: UnitOfWork, scopes: Iterable[KeyScope], *, at: datetime
+    ) -> dict[KeyScope, tuple[str, AESGCM]]:
+        """A fresh key for each scope (older keys stay until shredded); flushed.
+
+        It is the scope's current key from now on: for the rest of this unit of work by
+        record, and afterwards because it is the newest (a rekey gives `at` past the old
+        key's creation, see `newest_created`).
+        """
+        cache = self._cache(uow)
+        created_here: dict[KeyScope, str] = uow.info.setdefault(_CREATED, {})
+        created: dict[KeyScope, tuple[str, AESGCM]] = {}
         rows = []
         for scope in dict.fromkeys(scopes):
-            key_id = uuid.uuid4().hex
+            key_id = new_id()
             dek = crypto.new_data_key()
             master_id, wrapped = self._wrap(key_id, scope, dek)
             rows.append(
-                DataKey(
-                    id=key_id,
-                    subject_id=scope[0],
-                    category=scope[1],
-                    tier=scope[2],
-                    master_key_id=master_id,
-                    wrapped=wrapped,
-                    created_at=at,
-                )
+                {
+                    "id": key_id,
+                    "subject_id": scope[0],
+                    "category": scope[1],
+                    "tier": scope[2],
+                    "master_key_id": master_id,
+                    "wrapped": wrapped,
+                    "created_at": at,
+                }
             )
-            keys[scope] = (key_id, dek)
-        if rows:
-            session.add_all(rows)
-            session.flush()
-        return keys
+            aead = cache[key_id] = AESGCM(dek)
+            created[scope] = (key_id, aead)
+            created_here[scope] = key_id
+        bulk_insert(uow.keys, DataKey, rows)
+        return created
 
-    def ensure(
-        self, session: Session, scopes: Collection[KeyScope], *, at: datetime
-    ) -> dict[KeyScope, UnwrappedKey]:
-        """The current key of each scope, creating the missing ones (flushes; caller commits)."""
-        keys = self.load(session, scopes)
-        missing = [scope for scope in dict.fromkeys(scopes) if scope not in keys]
-        keys.update(self.create(session, missing, at=at))
-        return keys
-
-    def key_ids(
-        self,
-        session: Session,
-        subject_id: str,
-        categories: Iterable[str],
-        *,
-        tiers: Collection[str] | None = None,
-    ) -> list[str]:
-        """Ids of the live keys of a subject's categories (every tier unless `tiers`)."""
-        query = select(DataKey.id).where(
-            DataKey.subject_id == subject_id, DataKey.category.in_(list(categories))
+    def newest_created(self, uow: UnitOfWork, scope: KeyScope) -> datetime | None:
+        """When the scope's newest live key was made (a rekey's new key must come later)."""
+        return uow.keys.scalar(
+            select(func.max(DataKey.created_at)).where(
+                DataKey.subject_id == scope[0],
+                DataKey.category == scope[1],
+                DataKey.tier == scope[2],
+            )
         )
-        if tiers is not None:
-            query = query.where(DataKey.tier.in_(list(tiers)))
-        return list(session.scalars(query))
+
+    def rows(
+        self,
+        uow: UnitOfWork,
+        subject_ids: Collection[str],
+        categories: Collection[str] | None = None,
+        tiers: Collection[str] | None = None,
+    ) -> list[KeyRow]:
+        """The live keys of these subjects' scopes, without unwrapping them."""
+        return [
+            KeyRow(key_id, subject, category, tier)
+            for key_id, subject, category, tier, *_ in self._scope_query(
+                uow.keys, subject_ids, categories, tiers
+            )
+        ]
+
+    # ------------------------------------------------------------------ shredding
 
     def shred(self, session: Session, key_ids: Collection[str]) -> int:
-        """Delete data keys: whatever they encrypted can never be decrypted again."""
-        if not key_ids:
-            return 0
-        result = session.execute(delete(DataKey).where(DataKey.id.in_(list(key_ids))))
-        return int(getattr(result, "rowcount", 0) or 0)
+        """Delete data keys: whatever they sealed can never be opened again."""
+        deleted = 0
+        for chunk in id_chunks(session, key_ids):
+            result = session.execute(delete(DataKey).where(one_of(session, DataKey.id, chunk)))
+            deleted += int(getattr(result, "rowcount", 0) or 0)
+        return deleted
 
-    def pending_rotation(self, session: Session) -> int:
+    def shred_tiers(self, session: Session, key_ids: Collection[str]) -> dict[str, str]:
+        """`shred`, telling the tier of each key it deleted: {key id: tier}. Keys already
+        gone (a destruction resumed after a crash) are not in it."""
+        tiers: dict[str, str] = {}
+        for chunk in id_chunks(session, key_ids):
+            result = session.execute(
+                delete(DataKey)
+                .where(one_of(session, DataKey.id, chunk))
+                .returning(DataKey.id, DataKey.tier)
+                .execution_options(synchronize_session=False)
+            )
+            tiers.update((key_id, tier) for key_id, tier in result)
+        return tiers
+
+    @staticmethod
+    def forget(uow: UnitOfWork, key_ids: Iterable[str]) -> None:
+        """Drop unwrapped keys from this unit of work's cache."""
+        cache = uow.info.get(_CACHE)
+        if cache:
+            for key_id in key_ids:
+                cache.pop(key_id, None)
+
+    # ------------------------------------------------------------------ master key rotation
+
+    def keys_pending_rotation(self, uow: UnitOfWork) -> int:
+        """Data keys not yet wrapped by the current master key."""
+        session = uow.keys
         current = self.secrets.current_master.id
         return int(
             session.scalar(select(func.count()).where(DataKey.master_key_id != current)) or 0
         )
 
-    def rotate_batch(self, session: Session, *, batch_size: int = 1000) -> int:
-        """Rewrap up to `batch_size` keys not yet under the current master key; returns how many.
-
-        Each batch commits on its own, so an interrupted rotation resumes where it stopped.
-        """
+    def rotate_keys(self, uow: UnitOfWork, *, batch_size: int = 1000) -> int:
+        """Rewrap up to `batch_size` data keys not yet under the current master key (flushed);
+        records are untouched. Returns how many: 0 when the rotation is complete."""
+        session = uow.keys
         current = self.secrets.current_master.id
-        rows = list(
-            session.scalars(
-                select(DataKey)
-                .where(DataKey.master_key_id != current)
-                .order_by(DataKey.id)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
+        query = (
+            select(DataKey)
+            .where(DataKey.master_key_id != current)
+            .order_by(DataKey.id)
+            .limit(batch_size)
         )
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
         for row in rows:
-            dek = self._unwrap(row)
-            row.master_key_id, row.wrapped = self._wrap(
-                row.id, (row.subject_id, row.category, row.tier), dek
+            scope = (row.subject_id, row.category, row.tier)
+            dek = crypto.open_sealed(
+                self._master(row.master_key_id),
+                row.wrapped,
+                crypto.wrap_aad(row.id, *scope),
+                what="data key",
             )
+            row.master_key_id, row.wrapped = self._wrap(row.id, scope, dek)
         session.flush()
         return len(rows)

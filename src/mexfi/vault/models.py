@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mexfi.db import PASSIVE_SCHEMA, Base, KeyBase
@@ -42,8 +51,10 @@ class Subject(Base):
     __table_args__ = (
         UniqueConstraint("policy_id", "phone_index", name="uq_subjects_policy_phone_index"),
         Index("ix_subjects_phone_index", "phone_index"),
-        # The retention sweep's due-subject query: a policy's subjects of a kind by age.
+        # Counting a policy's subjects of a kind by age (dry runs of the retention sweeps).
         Index("ix_subjects_policy_kind_registered", "policy_id", "kind", "registered_at"),
+        # The sweeps page through a policy's subjects of a kind by id (a keyset).
+        Index("ix_subjects_policy_kind_id", "policy_id", "kind", "id"),
     )
 
 
@@ -54,9 +65,10 @@ class RecordColumns:
     category: Mapped[str] = mapped_column(String(80))
     collected_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
-    #: The data key (of this tier) the fields are encrypted under.
+    #: The data key (of this tier) the record is sealed under.
     key_id: Mapped[str] = mapped_column(ID)
-    #: Encoded field ciphertexts, see `vault.codec.pack_fields`.
+    #: How `payload` is sealed: 1, one ciphertext per field; 2, one per record (`sealing.py`).
+    format: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     subject_id: Mapped[str]
 
@@ -69,8 +81,20 @@ class Record(RecordColumns, Base):
     subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"))
 
     __table_args__ = (
-        Index("ix_records_subject_category", "subject_id", "category"),
+        # A subject's records of a category in time order: reads, exports, due records.
+        Index(
+            "ix_records_subject_category_collected", "subject_id", "category", "collected_at", "id"
+        ),
         Index("ix_records_category_collected_at", "category", "collected_at"),
+        # Shredding deletes the rows of the keys it destroyed.
+        Index("ix_records_key_id", "key_id"),
+        # `mexfi keys reseal` finds what is left in the old format.
+        Index(
+            "ix_records_format_v1",
+            "id",
+            postgresql_where=text("format = 1"),
+            sqlite_where=text("format = 1"),
+        ),
     )
 
 
@@ -91,7 +115,20 @@ class PassiveRecord(RecordColumns, Base):
     rule_id: Mapped[str] = mapped_column(String(80))
 
     __table_args__ = (
-        Index("ix_passive_records_subject_category", "subject_id", "category"),
+        Index(
+            "ix_passive_records_subject_category_collected",
+            "subject_id",
+            "category",
+            "collected_at",
+            "id",
+        ),
+        Index("ix_passive_records_key_id", "key_id"),
+        Index(
+            "ix_passive_records_format_v1",
+            "id",
+            postgresql_where=text("format = 1"),
+            sqlite_where=text("format = 1"),
+        ),
         {"schema": PASSIVE_SCHEMA},
     )
 
@@ -136,6 +173,16 @@ class DestructionEvidence(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # Unfinished destructions: found by every sweep and by the due-subject queries.
+        Index(
+            "ix_destruction_evidence_pending",
+            "subject_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
 
 class WrittenConsent(Base):

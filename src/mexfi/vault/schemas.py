@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "Actor",
     "DestructionReport",
     "DisclosureRead",
+    "ExportedRecord",
     "RecordCreate",
     "RecordRead",
     "SubjectData",
@@ -44,6 +45,21 @@ class RecordRead:
     updated_at: datetime | None
     values: dict[str, Any]
     tier: str = "active"
+
+
+class ExportedRecord(NamedTuple):
+    """One record of a streamed export: its place and its values as JSON text, unparsed.
+
+    `values_json` is a JSON object {field: value} in the export's form (dates ISO 8601,
+    amounts as strings, bytes as {"base64": …}); it is written out as it is.
+    """
+
+    id: str
+    category: str
+    tier: str
+    collected_at: datetime
+    updated_at: datetime | None
+    values_json: bytes
 
 
 @dataclass(frozen=True)

@@ -1,195 +1,177 @@
-"""Destruction: crypto-shredding of whole categories and of single records, with evidence.
+"""Destruction: crypto-shredding with evidence, in the order that survives a crash.
 
-Keys go first, then rows: a crash in between leaves rows nobody can decrypt, and
-`complete_destructions` finishes the job (TX-1.11, TX-8).
+A destruction is written in three commits (TX-1.11, TX-8):
+
+1. with the unit of work that decides it, the intent: `pending` evidence naming the
+   subject, the categories and the ids of the keys to destroy (one statement a batch);
+2. after that commit, the keys are deleted from the key store (one statement), and
+   that commits: from here nothing they sealed can be read, backups included;
+3. then the rows sealed under them are deleted from both tiers with their findings,
+   the phone's blind index with the phone, and the evidence is completed with the
+   counts, with one audit entry for the batch: that commits.
+
+A crash after 1 or 2 leaves pending evidence; `complete_destructions` (run by every
+retention sweep) picks it up and finishes 2 and 3, which are idempotent. No key is
+ever destroyed without evidence, and a pending destruction never loses its record.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
 
-from mexfi.audit import AuditAction, AuditEvent
-from mexfi.policy.schema import (
-    Category,
-    RightKind,
-)
+from mexfi.audit import AuditAction
+from mexfi.db import UnitOfWork, crash_point, new_id
+from mexfi.policy import RightKind
 from mexfi.vault.access import check_categories, right_clauses
-from mexfi.vault.core import ACTIVE, VaultCore, new_id
-from mexfi.vault.errors import (
-    SubjectNotFound,
-)
+from mexfi.vault.bulk import bulk_insert, id_chunks, one_of
+from mexfi.vault.context import ACTIVE, PASSIVE, SubjectLike, VaultContext
+from mexfi.vault.errors import PurposeDenied, SubjectNotFound
 from mexfi.vault.models import (
-    DataKey,
     DestructionEvidence,
     FreeTextFinding,
     PassiveRecord,
     Record,
     Subject,
 )
-from mexfi.vault.schemas import (
-    Actor,
-    DestructionReport,
-    RecordRead,
-)
+from mexfi.vault.schemas import Actor, DestructionReport
 
-__all__ = ["Shredding"]
+__all__ = ["Shredder", "evidence_read"]
+
+#: Evidence of these reasons re-keys data (the old value is what is destroyed); its
+#: completion is not a destruction of records and writes no audit entry of its own.
+REKEY_REASONS = frozenset({"rectification"})
 
 
-class Shredding(VaultCore):
-    """Destroying a subject's data so that no copy of it can be read again."""
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(filter(None, text.split(",")))
 
-    def destroy_records(
+
+def evidence_read(row: DestructionEvidence) -> DestructionReport:
+    return DestructionReport(
+        evidence_id=row.id,
+        subject_pseudonym=row.subject_pseudonym,
+        categories=_split(row.categories),
+        key_ids=_split(row.key_ids),
+        records_destroyed=row.records_destroyed,
+        reason=row.reason,
+        rule_id=row.rule_id,
+        request_id=row.request_id,
+        clauses=_split(row.clauses),
+        at=row.completed_at or row.started_at,
+        status=row.status,
+        hold_id=row.hold_id,
+    )
+
+
+class Shredder:
+    """Destroying data so that no copy of it can be read again, with evidence."""
+
+    def __init__(self, ctx: VaultContext) -> None:
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------ intent
+
+    def _intend(
         self,
-        subject_id: str,
-        category_id: str,
-        record_ids: Collection[str],
-        *,
-        reason: str,
+        uow: UnitOfWork,
+        rows: list[dict[str, object]],
         actor: Actor,
-        rule_id: str | None = None,
-        request_id: str | None = None,
-        clauses: Iterable[str] = (),
-        at: datetime | None = None,
-    ) -> DestructionReport:
-        """Destroy some active records of a scope: the rest is re-encrypted under a fresh key
-        and the old key shredded, so the destroyed ones are gone from backups too."""
-        now = self._now(at)
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-            policy = self.policy(subject.policy_id)
-            current = self._load(session, policy, subject, [category_id])
-        category = self._category(policy, subject.kind, category_id)
-        with self.store.keys() as key_session:
-            old_ids = self.keys.key_ids(key_session, subject.id, [category_id], tiers=[ACTIVE])
-        drop = {r.id for r in current} & set(record_ids)
-        clause_list = sorted(set(clauses))
-        destroyed = self._rekey_scope(
-            subject,
-            category,
-            current,
-            drop=drop,
-            event=self._event(
-                AuditAction.DESTROY,
-                actor,
-                subject=subject,
-                categories=[category_id],
-                clauses=clause_list,
-                count=len(drop),
-                reason=reason,
-                reference=rule_id or request_id,
-                at=now,
-            ),
-            at=now,
-        )
-        evidence = DestructionEvidence(
-            id=new_id(),
-            policy_id=policy.id,
-            subject_id=subject.id,
-            subject_pseudonym=subject.pseudonym,
-            categories=category_id,
-            key_ids=",".join(sorted(old_ids)),
-            records_destroyed=destroyed,
-            reason=reason,
-            rule_id=rule_id,
-            request_id=request_id,
-            clauses=",".join(clause_list),
-            actor_id=actor.id,
-            status="complete",
-            started_at=now,
-            completed_at=self.clock.now(),
-        )
-        with self.store.records() as session:
-            session.add(evidence)
-        return self._evidence_read(evidence)
+        on_complete: Callable[[int], None] | None = None,
+    ) -> None:
+        """Insert pending evidence and queue its completion after the commit."""
+        if not rows:
+            return
+        bulk_insert(uow.records, DestructionEvidence, rows)
+        ids = [str(row["id"]) for row in rows]
+        uow.then(lambda done: self._complete(done, ids, actor, on_complete))
 
-    def _rekey_scope(
+    def retire(
         self,
-        subject: Subject,
-        category: Category,
-        current: Sequence[RecordRead],
-        *,
-        replace: Mapping[str, dict[str, Any]] | None = None,
-        drop: Collection[str] = (),
-        event: AuditEvent,
-        at: datetime,
-    ) -> int:
-        """Re-encrypt a scope's active records under a fresh key, then shred the old keys.
-
-        Whatever the old keys encrypted (an old value, a dropped record) becomes
-        undecryptable wherever a copy of it survives. Crash-safe in every order:
-        the new key commits first, the rows next, the old keys are shredded last.
-        """
-        policy = self.policy(subject.policy_id)
-        scope = (subject.id, category.id, ACTIVE)
-        replace = replace or {}
-        with self.store.keys() as key_session:
-            old_ids = self.keys.key_ids(key_session, subject.id, [category.id], tiers=[ACTIVE])
-            new_key_id, dek = self.keys.create(key_session, [scope], at=at)[scope]
-        with self.store.records() as session:
-            for record in current:
-                if record.id in drop:
-                    continue
-                session.execute(
-                    update(Record)
-                    .where(Record.id == record.id)
-                    .values(
-                        key_id=new_key_id,
-                        payload=self.encrypt_payload(
-                            policy,
-                            subject.id,
-                            record.id,
-                            category,
-                            replace.get(record.id, record.values),
-                            dek,
-                        ),
-                        updated_at=at if record.id in replace else record.updated_at,
-                    )
-                )
-            dropped = 0
-            if drop:
-                result = session.execute(delete(Record).where(Record.id.in_(list(drop))))
-                dropped = int(getattr(result, "rowcount", 0) or 0)
-            self.audit.append(session, event)
-        with self.store.keys() as key_session:
-            self.keys.shred(key_session, old_ids)
-        return dropped
-
-    def destroy(
-        self,
-        subject_id: str,
+        uow: UnitOfWork,
+        subject: SubjectLike,
         categories: Collection[str],
+        key_ids: Collection[str],
         *,
         reason: str,
         actor: Actor,
         rule_id: str | None = None,
         request_id: str | None = None,
         clauses: Iterable[str] = (),
+        planned: int = 0,
         at: datetime | None = None,
     ) -> DestructionReport:
-        """Crypto-shred a subject's categories, in both tiers: keys first, then rows.
-
-        A crash after the keys are gone leaves rows nobody can decrypt;
-        `complete_destructions` (run by every sweep) finishes the job.
-        """
-        return self.destroy_many(
-            [(subject_id, categories)],
+        """Destroy these keys of one subject after this unit of work commits (a rekey)."""
+        row = self._evidence(
+            subject,
+            categories,
+            key_ids,
             reason=reason,
             actor=actor,
             rule_id=rule_id,
             request_id=request_id,
-            clauses=clauses,
-            at=at,
-        )[0]
+            clauses=",".join(sorted(set(clauses))),
+            planned=planned,
+            at=self.ctx.now(at),
+        )
+        self._intend(uow, [row], actor)
+        return self._pending_read(row)
+
+    @staticmethod
+    def _evidence(
+        subject: SubjectLike,
+        categories: Collection[str],
+        key_ids: Collection[str],
+        *,
+        reason: str,
+        actor: Actor,
+        rule_id: str | None,
+        request_id: str | None,
+        clauses: str,
+        planned: int,
+        at: datetime,
+    ) -> dict[str, object]:
+        return {
+            "id": new_id(),
+            "policy_id": subject.policy_id,
+            "subject_id": subject.id,
+            "subject_pseudonym": subject.pseudonym,
+            "categories": ",".join(sorted(set(categories))),
+            "key_ids": ",".join(sorted(set(key_ids))),
+            "records_destroyed": planned,
+            "reason": reason,
+            "rule_id": rule_id,
+            "request_id": request_id,
+            "hold_id": None,
+            "clauses": clauses,
+            "actor_id": actor.id,
+            "status": "pending",
+            "started_at": at,
+            "completed_at": None,
+        }
+
+    @staticmethod
+    def _pending_read(row: dict[str, object]) -> DestructionReport:
+        return DestructionReport(
+            evidence_id=str(row["id"]),
+            subject_pseudonym=str(row["subject_pseudonym"]),
+            categories=_split(str(row["categories"])),
+            key_ids=_split(str(row["key_ids"])),
+            records_destroyed=int(str(row["records_destroyed"])),
+            reason=str(row["reason"]),
+            rule_id=row["rule_id"] if isinstance(row["rule_id"], str) else None,
+            request_id=row["request_id"] if isinstance(row["request_id"], str) else None,
+            clauses=_split(str(row["clauses"])),
+            at=row["started_at"],  # type: ignore[arg-type]
+            status="pending",
+        )
 
     def destroy_many(
         self,
+        uow: UnitOfWork,
         targets: Sequence[tuple[str, Collection[str]]],
         *,
         reason: str,
@@ -197,193 +179,333 @@ class Shredding(VaultCore):
         rule_id: str | None = None,
         request_id: str | None = None,
         clauses: Iterable[str] = (),
+        count_records: bool = False,
+        on_complete: Callable[[int], None] | None = None,
         at: datetime | None = None,
-        session: Session | None = None,
     ) -> list[DestructionReport]:
-        """Destroy many subjects' categories in one sweep, with one evidence row per subject.
+        """Crypto-shred subjects' categories in both tiers, once this unit of work commits.
 
-        With `session`, the pending evidence is written in the caller's records transaction
-        (the retention sweep uses it to claim subjects under its row locks) and committed
-        by it; the keys and rows are shredded by `complete_destructions` after that.
+        One evidence row per subject, all written with one statement. `count_records`
+        counts now what will be destroyed (a request's answer says so: one more query);
+        `on_complete` hears how many were, once they are (a sweep's report).
         """
-        now = self._now(at)
-        clause_text = ",".join(sorted(set(clauses)))
+        ctx = self.ctx
+        now = ctx.now(at)
         wanted = [(subject_id, sorted(set(categories))) for subject_id, categories in targets]
         if not wanted:
             return []
-        with self.store.records() if session is None else nullcontext(session) as records:
-            subjects = {
-                row.id: row
-                for row in records.scalars(
-                    select(Subject).where(Subject.id.in_([s for s, _ in wanted]))
+        ids = [subject_id for subject_id, _ in wanted]
+        subjects = {
+            row.id: row
+            for row in uow.records.execute(
+                select(Subject.id, Subject.policy_id, Subject.kind, Subject.pseudonym).where(
+                    one_of(uow.records, Subject.id, ids)
                 )
-            }
+            )
+        }
         for subject_id, categories in wanted:
             subject = subjects.get(subject_id)
             if subject is None:
                 raise SubjectNotFound(f"no subject {subject_id!r}")
-            check_categories(self.policy(subject.policy_id), subject.kind, categories)
-        with self.store.keys() as key_session:
-            rows = key_session.execute(
-                select(DataKey.subject_id, DataKey.category, DataKey.id).where(
-                    DataKey.subject_id.in_([s for s, _ in wanted])
-                )
-            ).all()
+            check_categories(ctx.policy(subject.policy_id), subject.kind, categories)
+        scopes = {(s, c) for s, categories in wanted for c in categories}
         key_ids: dict[str, list[str]] = defaultdict(list)
-        wanted_scopes = {(s, c) for s, cats in wanted for c in cats}
-        for subject_id, category, key_id in rows:
-            if (subject_id, category) in wanted_scopes:
-                key_ids[subject_id].append(key_id)
-        evidence = [
-            DestructionEvidence(
-                id=new_id(),
-                policy_id=subjects[subject_id].policy_id,
-                subject_id=subject_id,
-                subject_pseudonym=subjects[subject_id].pseudonym,
-                categories=",".join(categories),
-                key_ids=",".join(sorted(key_ids[subject_id])),
-                records_destroyed=0,
+        tier_of: dict[str, str] = {}
+        for key in ctx.keys.rows(uow, ids, {c for _, c in scopes}):
+            if (key.subject_id, key.category) in scopes:
+                key_ids[key.subject_id].append(key.id)
+                tier_of[key.id] = key.tier
+        planned: Counter[str] = Counter()
+        if count_records:
+            owner = {k: s for s, keys in key_ids.items() for k in keys}
+            # Each tier's records are sealed under that tier's keys.
+            for table, tier in ((Record, ACTIVE), (PassiveRecord, PASSIVE)):
+                keys = [k for k in owner if tier_of[k] == tier]
+                for chunk in id_chunks(uow.records, keys):
+                    for key_id, count in uow.records.execute(
+                        select(table.key_id, func.count())
+                        .where(one_of(uow.records, table.key_id, chunk))
+                        .group_by(table.key_id)
+                    ):
+                        planned[owner[key_id]] += int(count)
+        clause_text = ",".join(sorted(set(clauses)))
+        rows = [
+            self._evidence(
+                subjects[subject_id],
+                categories,
+                key_ids[subject_id],
                 reason=reason,
+                actor=actor,
                 rule_id=rule_id,
                 request_id=request_id,
                 clauses=clause_text,
-                actor_id=actor.id,
-                status="pending",
-                started_at=now,
+                planned=planned[subject_id],
+                at=now,
             )
             for subject_id, categories in wanted
         ]
-        ids = [e.id for e in evidence]
-        if session is not None:
-            session.add_all(evidence)
-            session.flush()
-            return [self._evidence_read(e) for e in evidence]
-        with self.store.records() as records:
-            records.add_all(evidence)
-        return self._finish_destructions(ids, actor=actor)
+        self._intend(uow, rows, actor, on_complete)
+        return [self._pending_read(row) for row in rows]
 
-    def _finish_destructions(
-        self, evidence_ids: Sequence[str], *, actor: Actor
-    ) -> list[DestructionReport]:
-        """Shred the keys of pending evidence, then delete the rows, then mark it complete."""
-        with self.store.records() as session:
-            pending = list(
-                session.scalars(
-                    select(DestructionEvidence).where(DestructionEvidence.id.in_(evidence_ids))
+    # ------------------------------------------------------------------ completion
+
+    def _complete(
+        self,
+        uow: UnitOfWork,
+        evidence_ids: Sequence[str],
+        actor: Actor,
+        on_complete: Callable[[int], None] | None = None,
+    ) -> None:
+        """Steps 2 and 3: delete the keys (commit), then the rows and evidence (commit);
+        `on_complete` hears how many records were destroyed."""
+        ctx = self.ctx
+        session = uow.records
+        pending = list(
+            session.execute(
+                select(
+                    DestructionEvidence.id,
+                    DestructionEvidence.subject_id,
+                    DestructionEvidence.subject_pseudonym,
+                    DestructionEvidence.policy_id,
+                    DestructionEvidence.categories,
+                    DestructionEvidence.key_ids,
+                    DestructionEvidence.reason,
+                    DestructionEvidence.rule_id,
+                    DestructionEvidence.request_id,
+                    DestructionEvidence.clauses,
+                ).where(
+                    one_of(session, DestructionEvidence.id, evidence_ids),
+                    DestructionEvidence.status == "pending",
                 )
             )
-        with self.store.keys() as key_session:
-            self.keys.shred(
-                key_session,
-                [k for e in pending if e.status == "pending" for k in e.key_ids.split(",") if k],
-            )
-        completed = self.clock.now()
-        todo = [e for e in pending if e.status != "complete"]
-        # A key belongs to one subject and category: deleting by key id is exact, and lets a
-        # whole batch of subjects go in a few statements.
-        key_owner = {
-            key: evidence.id for evidence in todo for key in evidence.key_ids.split(",") if key
-        }
+        )
+        if not pending:
+            session.commit()
+            return
+        owner = {key: row.id for row in pending for key in _split(row.key_ids)}
+        tiers = ctx.keys.shred_tiers(uow.keys, list(owner))
+        ctx.keys.forget(uow, owner)
+        uow.keys.commit()
+        crash_point("shred.keys-deleted")
+
         destroyed: Counter[str] = Counter()
-        with self.store.records() as session:
-            keys = list(key_owner)
-            for start in range(0, len(keys), 1000):
-                chunk = keys[start : start + 1000]
-                for table in (Record, PassiveRecord):
-                    gone = session.execute(
-                        delete(table).where(table.key_id.in_(chunk)).returning(table.key_id)
-                    )
-                    destroyed.update(key_owner[key] for key in gone.scalars())
-            subjects = {
-                row.id: row
-                for row in session.scalars(
-                    select(Subject).where(Subject.id.in_({e.subject_id for e in todo}))
+        gone_records: list[str] = []
+        # A record lies in the table of its key's tier, so each table is searched for its
+        # tier's keys only; a key a crashed run already deleted has no tier left to tell,
+        # and its rows are looked for in both.
+        searched = (
+            (Record, [k for k in owner if tiers.get(k) != PASSIVE]),
+            (PassiveRecord, [k for k in owner if tiers.get(k) != ACTIVE]),
+        )
+        for table, keys in searched:
+            for chunk in id_chunks(session, keys):
+                result = session.execute(
+                    delete(table)
+                    .where(one_of(session, table.key_id, chunk))
+                    .returning(table.id, table.key_id)
                 )
-            }
-            events = []
-            cleared = []
-            for evidence in todo:
-                categories = [c for c in evidence.categories.split(",") if c]
-                subject = subjects[evidence.subject_id]
-                policy = self.policy(subject.policy_id)
-                session.execute(
-                    delete(FreeTextFinding).where(
-                        FreeTextFinding.subject_id == subject.id,
-                        FreeTextFinding.category.in_(categories),
-                    )
-                )
-                # The blind index points at the phone: it goes with the category holding it.
-                if self._phone_category_of(policy, subject.kind) in categories:
-                    cleared.append(subject.id)
-                events.append(
-                    self._event(
-                        AuditAction.DESTROY,
-                        actor,
-                        subject=subject,
-                        categories=categories,
-                        clauses=[c for c in evidence.clauses.split(",") if c],
-                        count=destroyed[evidence.id],
-                        reason=evidence.reason,
-                        reference=evidence.rule_id or evidence.request_id or evidence.id,
-                        at=completed,
-                    )
-                )
-            if cleared:
-                session.execute(
-                    update(Subject).where(Subject.id.in_(cleared)).values(phone_index=None)
-                )
-            if todo:
-                session.execute(
-                    update(DestructionEvidence),
-                    [
-                        {
-                            "id": evidence.id,
-                            "status": "complete",
-                            "completed_at": completed,
-                            "records_destroyed": evidence.records_destroyed
-                            + destroyed[evidence.id],
-                        }
-                        for evidence in todo
-                    ],
-                )
-            self.audit.append_many(session, events)
-            final = session.scalars(
-                select(DestructionEvidence).where(DestructionEvidence.id.in_(evidence_ids))
+                for record_id, key_id in result:
+                    destroyed[owner[key_id]] += 1
+                    gone_records.append(record_id)
+        for chunk in id_chunks(session, gone_records):
+            session.execute(
+                delete(FreeTextFinding).where(one_of(session, FreeTextFinding.record_id, chunk))
             )
-            by_id = {row.id: self._evidence_read(row) for row in final}
-        return [by_id[i] for i in evidence_ids if i in by_id]
-
-    def complete_destructions(self, *, actor: Actor, batch_size: int = 1000) -> int:
-        """Finish destructions a crash interrupted; returns how many were finished."""
-        finished = 0
-        while True:
-            with self.store.records() as session:
-                pending = list(
-                    session.scalars(
-                        select(DestructionEvidence.id)
-                        .where(DestructionEvidence.status == "pending")
-                        .limit(batch_size)
+        kinds = {
+            subject_id: kind
+            for subject_id, kind in session.execute(
+                select(Subject.id, Subject.kind).where(
+                    one_of(session, Subject.id, {row.subject_id for row in pending})
+                )
+            )
+        }
+        # The blind index points at the phone: it goes with the category holding it.
+        cleared = [
+            row.subject_id
+            for row in pending
+            if row.reason not in REKEY_REASONS
+            and row.subject_id in kinds
+            and ctx.phone_category(ctx.policy(row.policy_id), kinds[row.subject_id])
+            in _split(row.categories)
+        ]
+        for chunk in id_chunks(session, cleared):
+            # Rows without an index are left alone: rewriting them touches every index.
+            session.execute(
+                update(Subject)
+                .where(one_of(session, Subject.id, chunk), Subject.phone_index.is_not(None))
+                .values(phone_index=None)
+            )
+        completed = ctx.clock.now()
+        by_count: dict[int, list[str]] = defaultdict(list)
+        for row in pending:
+            by_count[destroyed[row.id]].append(row.id)
+        for count, ids in by_count.items():
+            for chunk in id_chunks(session, ids):
+                session.execute(
+                    update(DestructionEvidence)
+                    .where(one_of(session, DestructionEvidence.id, chunk))
+                    .values(
+                        status="complete",
+                        completed_at=completed,
+                        records_destroyed=count,
                     )
                 )
-            if not pending:
-                return finished
-            self._finish_destructions(pending, actor=actor)
-            finished += len(pending)
+        # One audit entry per kind of destruction in the batch, naming every subject.
+        batches: dict[tuple[str, str, str, str | None, str], Counter[str]] = defaultdict(Counter)
+        for row in pending:
+            if row.reason in REKEY_REASONS:
+                continue
+            key = (
+                row.policy_id,
+                row.categories,
+                row.reason,
+                row.rule_id or row.request_id,
+                row.clauses,
+            )
+            batches[key][row.subject_pseudonym] += destroyed[row.id]
+        ctx.audit.append_many(
+            session,
+            [
+                ctx.event(
+                    AuditAction.DESTROY,
+                    actor,
+                    policy_id=policy_id,
+                    categories=_split(categories),
+                    clauses=_split(clauses),
+                    count=sum(counts.values()),
+                    reason=reason,
+                    reference=reference,
+                    subjects=counts,
+                    at=completed,
+                )
+                for (policy_id, categories, reason, reference, clauses), counts in batches.items()
+            ],
+        )
+        session.commit()
+        crash_point("shred.rows-deleted")
+        if on_complete is not None:
+            on_complete(sum(destroyed.values()))
 
-    def destruction_evidence(self, subject_id: str, *, actor: Actor) -> list[DestructionReport]:
+    def complete_destructions(self, uow: UnitOfWork, *, actor: Actor, limit: int = 1000) -> int:
+        """Queue the completion of up to `limit` destructions a crash left pending."""
+        ids = list(
+            uow.records.scalars(
+                select(DestructionEvidence.id)
+                .where(DestructionEvidence.status == "pending")
+                .order_by(DestructionEvidence.subject_id)
+                .limit(limit)
+            )
+        )
+        if ids:
+            uow.then(lambda done: self._complete(done, ids, actor))
+        return len(ids)
+
+    # ------------------------------------------------------------------ holds and certificates
+
+    def certify_holds(
+        self,
+        uow: UnitOfWork,
+        held: Sequence[tuple[str, Collection[str], str]],
+        *,
+        rule_id: str,
+        clauses: Iterable[str],
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> int:
+        """A `held` certificate per (subject, categories, hold id): the rule was due but a legal
+        hold kept the data. Written once per subject, rule and hold; returns how many are new."""
+        if not held:
+            return 0
+        session = uow.records
+        now = self.ctx.now(at)
+        subject_ids = {s for s, _, _ in held}
+        already: set[tuple[str, str | None]] = {
+            (subject_id, hold_id)
+            for subject_id, hold_id in session.execute(
+                select(DestructionEvidence.subject_id, DestructionEvidence.hold_id).where(
+                    one_of(session, DestructionEvidence.subject_id, subject_ids),
+                    DestructionEvidence.rule_id == rule_id,
+                    DestructionEvidence.status == "held",
+                )
+            )
+        }
+        subjects = {
+            row.id: row
+            for row in session.execute(
+                select(Subject.id, Subject.policy_id, Subject.pseudonym).where(
+                    one_of(session, Subject.id, subject_ids)
+                )
+            )
+        }
+        clause_text = ",".join(sorted(set(clauses)))
+        rows = []
+        for subject_id, categories, hold_id in held:
+            if (subject_id, hold_id) in already or subject_id not in subjects:
+                continue
+            already.add((subject_id, hold_id))
+            subject = subjects[subject_id]
+            rows.append(
+                {
+                    "id": new_id(),
+                    "policy_id": subject.policy_id,
+                    "subject_id": subject_id,
+                    "subject_pseudonym": subject.pseudonym,
+                    "categories": ",".join(sorted(set(categories))),
+                    "key_ids": "",
+                    "records_destroyed": 0,
+                    "reason": "legal_hold",
+                    "rule_id": rule_id,
+                    "request_id": None,
+                    "hold_id": hold_id,
+                    "clauses": clause_text,
+                    "actor_id": actor.id,
+                    "status": "held",
+                    "started_at": now,
+                    "completed_at": now,
+                }
+            )
+        bulk_insert(session, DestructionEvidence, rows)
+        return len(rows)
+
+    def destruction_evidence(
+        self, uow: UnitOfWork, subject_id: str, *, actor: Actor
+    ) -> list[DestructionReport]:
         """A subject's destruction certificates, for the DPO or the subject itself (TX-8)."""
-        with self.store.records() as session:
-            subject = self._subject(session, subject_id)
-        self._require_dpo_or_self(
+        ctx = self.ctx
+        subject = ctx.subject(uow.records, subject_id)
+        policy = ctx.policy(subject.policy_id)
+        require_dpo_or_self(
+            ctx,
+            uow,
             subject,
             actor,
             "destruction certificates",
-            right_clauses(self.policy(subject.policy_id), RightKind.DESTRUCTION),
+            right_clauses(policy, RightKind.DESTRUCTION),
         )
-        with self.store.records() as session:
-            rows = session.scalars(
-                select(DestructionEvidence)
-                .where(DestructionEvidence.subject_id == subject_id)
-                .order_by(DestructionEvidence.started_at)
+        rows = uow.records.scalars(
+            select(DestructionEvidence)
+            .where(DestructionEvidence.subject_id == subject_id)
+            .order_by(DestructionEvidence.started_at, DestructionEvidence.id)
+        )
+        return [evidence_read(row) for row in rows]
+
+
+def require_dpo_or_self(
+    ctx: VaultContext,
+    uow: UnitOfWork,
+    subject: Subject,
+    actor: Actor,
+    what: str,
+    clauses: tuple[str, ...],
+) -> None:
+    """Registers about a subject are for the DPO and for the subject itself."""
+    policy = ctx.policy(subject.policy_id)
+    role = next((r for r in policy.roles if r.id == actor.role), None)
+    own = role is not None and role.kind.value == "subject" and actor.subject_id == subject.id
+    if not (own or actor.role == "dpo"):
+        with ctx.denials_audited(uow, actor, subject, "registers", ()):
+            raise PurposeDenied(
+                f"only the DPO and the subject may read {what}",
+                reason="register_not_allowed",
+                clauses=clauses,
             )
-            return [self._evidence_read(row) for row in rows]

@@ -1,15 +1,15 @@
-"""Values in and out: normalise each declared field type, encode it to bytes, pack ciphertexts.
+"""Values in: each field checked against its declared type and normalised.
 
-Normalisation happens before encryption so equal values look equal after
-decryption (an E.164 phone, a lower-case e-mail domain, a `Decimal` amount).
-Every error names the field and what was expected, never the value.
+Normalisation happens before sealing so equal values look equal after opening
+(an E.164 phone, a lower-case e-mail domain, a `Decimal` amount). Card data is
+refused here (TX-14, TX-15). Every error names the field and what was expected,
+never the value.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import struct
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,19 +17,11 @@ from typing import Any
 
 import phonenumbers
 
-from mexfi.policy.schema import Category, DataField, FieldType
-from mexfi.scan.cards import find_card_numbers, find_security_codes, luhn_valid
+from mexfi.policy import Category, DataField, FieldType
+from mexfi.scan import find_card_numbers, find_security_codes, luhn_valid
 from mexfi.vault.errors import CardDataRefused, InvalidValue, UndeclaredData
 
-__all__ = [
-    "decode_value",
-    "encode_value",
-    "field_types",
-    "normalise_phone",
-    "normalise_record",
-    "pack_fields",
-    "unpack_fields",
-]
+__all__ = ["field_types", "normalise_phone", "normalise_record"]
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _DIGITS_RE = re.compile(r"^\d+$")
@@ -65,8 +57,9 @@ _CVV_HINT = re.compile(r"(?i)cv[vc]|cid|code|kod|код|свв")
 
 
 def _check_card_data(category: Category, field: DataField, text: str) -> None:
-    # Cheap pre-checks first: this runs on every text value written.
-    many_digits = len(_DIGIT.findall(text)) >= 13
+    # Cheap pre-checks first: this runs on every text value written (and a text shorter
+    # than 13 characters cannot hold 13 digits).
+    many_digits = len(text) >= 13 and len(_DIGIT.findall(text)) >= 13
     labelled = _CVV_HINT.search(text) is not None
     if not (many_digits or labelled):
         return
@@ -203,15 +196,18 @@ def _t_last4(category: Category, field: DataField, text: str) -> str:
     return text
 
 
+_SEPARATORS = re.compile(r"[ \-]")
+
+
 def _t_payment_card(category: Category, field: DataField, text: str) -> str:
-    digits = re.sub(r"[ \-]", "", text)
+    digits = _SEPARATORS.sub("", text)
     if not (_DIGITS_RE.match(digits) and 13 <= len(digits) <= 19 and luhn_valid(digits)):
         raise _bad(category, field, "a valid payment card number")
     return digits
 
 
 def _t_transport_card(category: Category, field: DataField, text: str) -> str:
-    digits = re.sub(r"[ \-]", "", text)
+    digits = _SEPARATORS.sub("", text)
     if not (_DIGITS_RE.match(digits) and 8 <= len(digits) <= 20):
         raise _bad(category, field, "a transport card number of 8 to 20 digits")
     return digits
@@ -336,73 +332,4 @@ def normalise_record(
             f"category {category.id!r} of policy {policy_id!r} requires field(s) "
             f"{', '.join(missing)}"
         )
-    return out
-
-
-def encode_value(kind: FieldType, value: Any) -> bytes:
-    """The bytes of a normalised value; its declared type says how to read them back."""
-    if kind is FieldType.BYTES:
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode()
-    if kind is FieldType.BOOLEAN:
-        return b"1" if value else b"0"
-    if kind is FieldType.GEO_POINT:
-        return f"{value[0]!r},{value[1]!r}".encode()
-    if isinstance(value, date | datetime):
-        return value.isoformat().encode()
-    return str(value).encode()  # integers and decimals
-
-
-def _geo_point(text: str) -> tuple[float, float]:
-    lat, _, lon = text.partition(",")
-    return (float(lat), float(lon))
-
-
-#: How to read back each non-text type from its decoded text.
-_DECODERS: dict[FieldType, Callable[[str], Any]] = {
-    FieldType.DECIMAL: Decimal,
-    FieldType.MONEY: Decimal,
-    FieldType.INTEGER: int,
-    FieldType.BOOLEAN: lambda text: text == "1",
-    FieldType.DATE: date.fromisoformat,
-    FieldType.DATETIME: datetime.fromisoformat,
-    FieldType.GEO_POINT: _geo_point,
-}
-
-
-def decode_value(kind: FieldType, raw: bytes) -> Any:
-    if kind is FieldType.BYTES:
-        return raw
-    decoder = _DECODERS.get(kind)
-    return raw.decode() if decoder is None else decoder(raw.decode())
-
-
-_HEADER = struct.Struct(">HI")
-
-
-def pack_fields(ciphertexts: Mapping[str, bytes]) -> bytes:
-    """[u16 name length][u32 ciphertext length][name][ciphertext] for each field."""
-    parts = []
-    for name, blob in ciphertexts.items():
-        raw_name = name.encode()
-        parts.append(_HEADER.pack(len(raw_name), len(blob)))
-        parts.append(raw_name)
-        parts.append(blob)
-    return b"".join(parts)
-
-
-def unpack_fields(payload: bytes) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    offset = 0
-    end = len(payload)
-    unpack_header = _HEADER.unpack_from
-    header_size = _HEADER.size
-    while offset < end:
-        name_len, blob_len = unpack_header(payload, offset)
-        offset += header_size
-        name = payload[offset : offset + name_len].decode()
-        offset += name_len
-        out[name] = payload[offset : offset + blob_len]
-        offset += blob_len
     return out

@@ -1,0 +1,305 @@
+"""Subjects: registered, found by phone through the blind index, blocked or prohibited, and
+paged through by the retention sweeps."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, union_all
+from sqlalchemy.exc import IntegrityError
+
+from mexfi.audit import AuditAction
+from mexfi.db import UnitOfWork, new_id
+from mexfi.errors import Conflict
+from mexfi.policy import Policy, RightKind
+from mexfi.vault.access import right_clauses
+from mexfi.vault.bulk import bulk_insert, is_postgres, one_of
+from mexfi.vault.context import ACTIVE, PASSIVE, VaultContext, subject_read
+from mexfi.vault.errors import InvalidValue
+from mexfi.vault.models import DestructionEvidence, PassiveRecord, Record, Subject
+from mexfi.vault.records import Records
+from mexfi.vault.schemas import Actor, RecordCreate, SubjectRead
+
+__all__ = ["STATUSES", "Subjects"]
+
+STATUSES = ("active", "blocked", "prohibited")
+
+
+class Subjects:
+    """Subjects of the loaded policies; the subject row is also the lock on its keys."""
+
+    def __init__(self, ctx: VaultContext, records: Records) -> None:
+        self.ctx = ctx
+        self.records = records
+
+    @staticmethod
+    def _check_kind(policy: Policy, kind: str) -> None:
+        if kind not in {s.id for s in policy.subjects}:
+            raise InvalidValue(
+                f"subject kind {kind!r} is not declared in policy {policy.id!r}",
+                hint=f"declared: {', '.join(s.id for s in policy.subjects)}",
+            )
+
+    def _row(self, policy_id: str, kind: str, at: datetime, index: bytes | None) -> Subject:
+        subject_id = new_id()
+        return Subject(
+            id=subject_id,
+            policy_id=policy_id,
+            kind=kind,
+            pseudonym=self.ctx.pseudonym(subject_id),
+            phone_index=index,
+            status="active",
+            registered_at=at,
+        )
+
+    def register(
+        self,
+        uow: UnitOfWork,
+        *,
+        policy_id: str,
+        kind: str,
+        actor: Actor,
+        purpose: str,
+        records: Mapping[str, Mapping[str, Any]] | None = None,
+        lookup_phone: str | None = None,
+        at: datetime | None = None,
+    ) -> SubjectRead:
+        """Create a subject and its first records; `lookup_phone` feeds the blind index."""
+        ctx = self.ctx
+        policy = ctx.policy(policy_id)
+        self._check_kind(policy, kind)
+        now = ctx.now(at)
+        index = ctx.phone_index(lookup_phone) if lookup_phone is not None else None
+        row = self._row(policy_id, kind, now, index)
+        items = [
+            RecordCreate(row.id, category, dict(values), now)
+            for category, values in (records or {}).items()
+        ]
+        # Everything is checked before anything is written.
+        prepared = self.records.prepare(
+            uow, policy, {row.id: row}, items, purpose=purpose, actor=actor
+        )
+        if index is not None and self._phone_taken(uow, policy_id, index):
+            raise self._phone_conflict(policy_id)
+        session = uow.records
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:  # the same phone registered concurrently
+            raise self._phone_conflict(policy_id) from None
+        self.records.store(uow, policy, prepared, at=now)
+        ctx.audit.append(
+            session,
+            ctx.event(
+                AuditAction.REGISTER,
+                actor,
+                subject=row,
+                purpose=purpose,
+                categories=[i.category for i in items],
+                clauses=[c for i in items for c in policy.category(i.category).clauses],
+                count=len(items),
+                at=now,
+            ),
+        )
+        return subject_read(row)
+
+    @staticmethod
+    def _phone_conflict(policy_id: str) -> Conflict:
+        return Conflict(
+            f"a subject with this phone number is already registered in {policy_id!r}",
+            hint="look the subject up by phone instead",
+        )
+
+    @staticmethod
+    def _phone_taken(
+        uow: UnitOfWork, policy_id: str, index: bytes, *, besides: str | None = None
+    ) -> bool:
+        query = select(Subject.id).where(
+            Subject.policy_id == policy_id, Subject.phone_index == index
+        )
+        if besides is not None:
+            query = query.where(Subject.id != besides)
+        return uow.records.scalar(query) is not None
+
+    def register_many(
+        self,
+        uow: UnitOfWork,
+        *,
+        policy_id: str,
+        kind: str,
+        count: int,
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> list[SubjectRead]:
+        """Create `count` subjects with no records yet (bulk loads write them with write_many)."""
+        ctx = self.ctx
+        policy = ctx.policy(policy_id)
+        self._check_kind(policy, kind)
+        now = ctx.now(at)
+        rows = [self._row(policy_id, kind, now, None) for _ in range(count)]
+        bulk_insert(
+            uow.records,
+            Subject,
+            [
+                {
+                    "id": r.id,
+                    "policy_id": r.policy_id,
+                    "kind": r.kind,
+                    "pseudonym": r.pseudonym,
+                    "phone_index": None,
+                    "status": "active",
+                    "registered_at": now,
+                    "status_changed_at": None,
+                }
+                for r in rows
+            ],
+        )
+        if rows:
+            ctx.audit.append(
+                uow.records,
+                ctx.event(
+                    AuditAction.REGISTER,
+                    actor,
+                    policy_id=policy_id,
+                    count=0,
+                    subjects=dict.fromkeys((r.pseudonym for r in rows), 0),
+                    at=now,
+                ),
+            )
+        return [subject_read(r) for r in rows]
+
+    def find_by_phone(self, uow: UnitOfWork, policy_id: str, phone: str) -> SubjectRead | None:
+        """The subject registered with this phone, through the blind index only."""
+        self.ctx.policy(policy_id)
+        index = self.ctx.phone_index(phone)
+        row = uow.records.scalar(
+            select(Subject).where(Subject.policy_id == policy_id, Subject.phone_index == index)
+        )
+        return subject_read(row) if row is not None else None
+
+    def subject(self, uow: UnitOfWork, subject_id: str) -> SubjectRead:
+        """A subject by id; `SubjectNotFound` otherwise."""
+        return subject_read(self.ctx.subject(uow.records, subject_id))
+
+    def set_status(
+        self,
+        uow: UnitOfWork,
+        subject_id: str,
+        status: str,
+        *,
+        actor: Actor,
+        reason: str,
+        at: datetime | None = None,
+    ) -> SubjectRead:
+        """Block (TX-1.10), unblock or prohibit (TX-3.6) processing of a subject's data."""
+        if status not in STATUSES:
+            raise InvalidValue(f"status must be one of {', '.join(STATUSES)}")
+        ctx = self.ctx
+        now = ctx.now(at)
+        action = AuditAction.UNBLOCK if status == "active" else AuditAction.BLOCK
+        kinds = (
+            (RightKind.PROHIBITION, RightKind.WITHDRAW_CONSENT)
+            if status == "prohibited"
+            else (RightKind.BLOCKING,)
+        )
+        row = ctx.subject(uow.records, subject_id, lock=True)
+        row.status = status
+        row.status_changed_at = now
+        clauses = right_clauses(ctx.policy(row.policy_id), *kinds)
+        ctx.audit.append(
+            uow.records,
+            ctx.event(action, actor, subject=row, clauses=clauses, reason=reason, at=now),
+        )
+        uow.records.flush()
+        return subject_read(row)
+
+    # ------------------------------------------------------------------ retention sweeps
+
+    def due_subjects(
+        self,
+        uow: UnitOfWork,
+        *,
+        policy_id: str,
+        kind: str,
+        categories: Collection[str],
+        registered_before: datetime | None = None,
+        collected_before: datetime | None = None,
+        tiers: Collection[str] = (ACTIVE, PASSIVE),
+        after: str | None = None,
+        limit: int | None = None,
+        lock: bool = False,
+    ) -> list[str]:
+        """Ids of a policy's subjects of `kind` holding data of `categories` that is due, in id
+        order after `after` (a keyset: a sweep never reads a subject it emptied again).
+
+        `registered_before` makes registration the trigger; `collected_before` makes it each
+        record's collection time. Subjects whose destruction is pending are left out. With
+        `lock`, the rows are locked for this unit of work and rows another one holds are
+        skipped (PostgreSQL; SQLite's write lock already serialises sweeps).
+        """
+        categories = sorted(set(categories))
+        holdings: list[ColumnElement[bool]] = []
+        for tier, table in ((ACTIVE, Record), (PASSIVE, PassiveRecord)):
+            if tier not in tiers:
+                continue
+            condition = and_(table.subject_id == Subject.id, table.category.in_(categories))
+            if collected_before is not None:
+                condition = and_(condition, table.collected_at <= collected_before)
+            holdings.append(condition)
+        if not holdings:
+            return []
+        # Both tiers: one EXISTS over a UNION ALL, probed by index per subject. PostgreSQL
+        # plans `EXISTS … OR EXISTS …` as two hashed subplans, each reading its whole table
+        # on every page, a cost that grows with the store.
+        holding = (
+            exists().where(holdings[0])
+            if len(holdings) == 1
+            else union_all(*(select(literal_column("1")).where(h) for h in holdings)).exists()
+        )
+        pending = exists().where(
+            DestructionEvidence.subject_id == Subject.id, DestructionEvidence.status == "pending"
+        )
+        query = select(Subject.id).where(
+            Subject.policy_id == policy_id,
+            Subject.kind == kind,
+            holding,
+            ~pending,
+        )
+        if registered_before is not None:
+            query = query.where(Subject.registered_at <= registered_before)
+        if after is not None:
+            query = query.where(Subject.id > after)
+        query = query.order_by(Subject.id)
+        if limit is not None:
+            query = query.limit(limit)
+        if lock and is_postgres(uow.records):
+            query = query.with_for_update(of=Subject, skip_locked=True)
+        return list(uow.records.scalars(query))
+
+    def due_records(
+        self,
+        uow: UnitOfWork,
+        *,
+        policy_id: str,
+        categories: Collection[str],
+        collected_before: datetime | None = None,
+        registered_before: datetime | None = None,
+        subject_ids: Sequence[str] | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """{(subject id, category): active records due} of a policy (dry runs, counts)."""
+        query = (
+            select(Record.subject_id, Record.category, func.count())
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Subject.policy_id == policy_id, Record.category.in_(sorted(set(categories))))
+            .group_by(Record.subject_id, Record.category)
+        )
+        if collected_before is not None:
+            query = query.where(Record.collected_at <= collected_before)
+        if registered_before is not None:
+            query = query.where(Subject.registered_at <= registered_before)
+        if subject_ids is not None:
+            query = query.where(one_of(uow.records, Record.subject_id, subject_ids))
+        return {(s, c): int(n) for s, c, n in uow.records.execute(query)}
