@@ -71,9 +71,24 @@ def make_store_config(backend: str, tmp_path: Path) -> tuple[StoreConfig, list[s
             records_schema=records,
             keys_schema=keys,
             passive_schema=passive,
+            # Schemas of one scratch database, dropped after: no backup of it is ever kept.
+            keystore_shared_database=True,
         ),
         [records, keys, passive],
     )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mexfi_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every test gets a data directory of its own and none of the caller's MEXFI_ settings:
+    a `.mexfi/` left in the working directory (by README's main job, say) holds keys that
+    would otherwise leak into tests and their subprocesses. MEXFI_TEST_* stay."""
+    for name in list(os.environ):
+        if name.startswith("MEXFI_") and not name.startswith("MEXFI_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path_factory.mktemp("mexfi-data")))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

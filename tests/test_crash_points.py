@@ -137,6 +137,7 @@ def _setup(backend: str, directory: Path, policies: dict[str, Policy]) -> Iterat
         MEXFI_RECORDS_SCHEMA=config.records_schema,
         MEXFI_KEYS_SCHEMA=config.keys_schema,
         MEXFI_PASSIVE_SCHEMA=config.passive_schema,
+        MEXFI_KEYSTORE_SHARED_DATABASE="1" if config.keystore_shared_database else "0",
     )
     keys_before = {str(row[0]) for row in _sql(store, "SELECT id FROM data_keys", keys=True)}
     try:
@@ -237,7 +238,7 @@ def _rectified(scenario: Scenario) -> None:
     assert _state(scenario, scenario.ids["rectification"]) == "answered"
     with scenario.vault.unit_of_work() as uow:
         [record] = scenario.vault.read(
-            uow, scenario.ids["rider"], ["profile"], purpose="rectification", actor=SUPPORT
+            uow, scenario.ids["rider"], ["profile"], purpose="service_provision", actor=SUPPORT
         ).records
     assert record.values["first_name"] == "Lalə"
     # The old value's key is gone: only the new one seals the profile.

@@ -2,8 +2,9 @@
 unit of work that writes to both.
 
 Records (subjects, encrypted records, audit, registers) and data keys live in
-different databases (SQLite: two files) or schemas (PostgreSQL: `mexfi` and
-`mexfi_keys`), so a backup of the records alone never revives destroyed data.
+different databases (SQLite: two files; PostgreSQL: two databases, one schema of the same
+database only when `MEXFI_KEYSTORE_SHARED_DATABASE=1` says so), so a backup of the
+records alone never revives destroyed data.
 
 One operation is one `UnitOfWork`: service functions take it, write through its two
 sessions and flush; the caller (a CLI command, an API request, a worker batch) commits
@@ -17,6 +18,10 @@ chosen so that a crash between any two commits leaves nothing inconsistent:
 3. the steps queued with `UnitOfWork.then`, in order, each committing on its own: the
    vault's crypto-shredding deletes the keys, then the rows, then completes the evidence.
    A crash among them leaves pending evidence, which the next retention run completes.
+4. the physical purge the steps asked for (`UnitOfWork.purge_after_commit`), once: deleted
+   rows leave their bytes in free pages and the WAL until the database reuses them, so
+   SQLite (`secure_delete` zeroes what is deleted) checkpoints and truncates its WAL, and
+   PostgreSQL vacuums the tables that lost rows, outside any transaction.
 
 `crash_point` marks each boundary so the crash tests can kill the process there.
 """
@@ -24,14 +29,15 @@ chosen so that a crash between any two commits leaves nothing inconsistent:
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import (
     Connection,
@@ -64,6 +70,8 @@ __all__ = [
     "new_id",
     "open_store",
 ]
+
+_log = logging.getLogger("mexfi.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -127,8 +135,29 @@ class StoreConfig:
     keys_schema: str = "mexfi_keys"
     #: The passive tier's tables (BK-3.3); on SQLite they share the records file.
     passive_schema: str = "mexfi_passive"
+    #: PostgreSQL: let the key store be a schema of the records' own database. One
+    #: `pg_dump` then holds the records and the keys that open them (see `__post_init__`).
+    keystore_shared_database: bool = False
     echo: bool = False
     engine_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.shares_postgres_database and not self.keystore_shared_database:
+            raise Invalid(
+                "the key store is a schema of the records' own PostgreSQL database: one "
+                "pg_dump would hold the records and the keys that open them, and a restored "
+                "dump would revive destroyed data",
+                hint="set MEXFI_KEYSTORE_URL to a database of its own (CREATE DATABASE "
+                "mexfi_keys), or accept the cost with MEXFI_KEYSTORE_SHARED_DATABASE=1",
+            )
+
+    @property
+    def shares_postgres_database(self) -> bool:
+        """Records and keys in one PostgreSQL database (same host, port and name)."""
+        records, keys = _normalise_url(self.records_url), _normalise_url(self.keys_url)
+        if records.get_backend_name() != "postgresql" or keys.get_backend_name() != "postgresql":
+            return False
+        return _database_identity(records) == _database_identity(keys)
 
     @classmethod
     def from_env(cls) -> StoreConfig:
@@ -146,14 +175,33 @@ class StoreConfig:
                     hint="data keys must live apart from the records: set MEXFI_KEYSTORE_URL "
                     "to another SQLite file",
                 )
-            keys = records  # same PostgreSQL database, separate schema
+            keys = records  # PostgreSQL: refused below unless the shared database is allowed
         return cls(
             records_url=records,
             keys_url=keys,
             records_schema=os.environ.get("MEXFI_RECORDS_SCHEMA", "mexfi"),
             keys_schema=os.environ.get("MEXFI_KEYS_SCHEMA", "mexfi_keys"),
             passive_schema=os.environ.get("MEXFI_PASSIVE_SCHEMA", "mexfi_passive"),
+            keystore_shared_database=_env_flag("MEXFI_KEYSTORE_SHARED_DATABASE"),
         )
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise Invalid(f"{name} must be 1 or 0", hint=f"unset {name} or set it to 1 or 0")
+
+
+#: Spellings of this machine that name one PostgreSQL server (no host: its local socket).
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+
+
+def _database_identity(url: URL) -> tuple[str, int, str]:
+    host = (url.host or "").lower()
+    return ("localhost" if host in _LOCAL_HOSTS else host, url.port or 5432, url.database or "")
 
 
 def _normalise_url(url: str) -> URL:
@@ -161,6 +209,17 @@ def _normalise_url(url: str) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a missing SQLite file (and its directory) readable by its owner only.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so 0600 here keeps
+    all three from other local users, whatever the umask.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 #: Tables declared with this schema live in the passive tier (see `StoreConfig.passive_schema`).
@@ -174,7 +233,7 @@ def _make_engine(
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(Path(parsed.database))
         engine = create_engine(parsed, echo=echo, **options)
 
         @event.listens_for(engine, "connect")
@@ -183,6 +242,9 @@ def _make_engine(
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are zeroed, not left in free pages for a carver (upstream SQLite
+            # builds leave it off; Debian's turns it on).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
@@ -234,10 +296,20 @@ class Store:
             raise Invalid(
                 "the key store and the records share one database and schema",
                 hint="keys must live apart from records: give MEXFI_KEYSTORE_URL its own "
-                "SQLite file or a different PostgreSQL schema",
+                "SQLite file or PostgreSQL database",
+            )
+        if config.shares_postgres_database:
+            _log.warning(
+                "the key store shares the PostgreSQL database %r with the records "
+                "(MEXFI_KEYSTORE_SHARED_DATABASE=1): one pg_dump of it holds the records "
+                "and the keys that open them, so restoring it revives destroyed data; "
+                "give the key store a database of its own",
+                self.keys_engine.url.database,
             )
         self._records = sessionmaker(self.records_engine, expire_on_commit=False)
         self._keys = sessionmaker(self.keys_engine, expire_on_commit=False)
+        #: False on a store bound to a test's connections: nothing there is committed yet.
+        self._purges = True
 
     def bound(self, records: Connection, keys: Connection) -> Store:
         """This store with its sessions on two open connections, sharing the engines.
@@ -253,6 +325,7 @@ class Store:
         clone._keys = sessionmaker(
             keys, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        clone._purges = False
         return clone
 
     @property
@@ -288,7 +361,36 @@ class Store:
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work over both stores; use it as a context manager or commit it."""
-        return UnitOfWork(self._records, self._keys)
+        return UnitOfWork(self._records, self._keys, purge=self.purge if self._purges else None)
+
+    def purge(self, *, keys: Collection[Table] = (), records: Collection[Table] = ()) -> None:
+        """Erase from the files what deleting rows of these tables left there, after commit.
+
+        SQLite: the WAL still holds every page as it was before the delete; a TRUNCATE
+        checkpoint copies the zeroed pages (`secure_delete`) into the database and empties
+        the WAL, in both files. PostgreSQL: VACUUM removes the deleted row versions from
+        the heap (the tuples; the free space they leave inside a page is not zeroed, which
+        only a master-key retirement or VACUUM FULL cover). A failure is logged and the
+        next purge catches up: the deletion itself has committed.
+        """
+        for engine, tables, schema in (
+            (self.keys_engine, keys, self.config.keys_schema),
+            (self.records_engine, records, self.config.records_schema),
+        ):
+            if not tables:
+                continue
+            try:
+                if engine.dialect.name == "sqlite":
+                    _checkpoint(engine)
+                else:
+                    _vacuum(engine, tables, schema)
+            except Exception as exc:  # the deletion has committed: say it is not purged yet
+                _log.warning(
+                    "deleted rows of %s are not yet purged from the database files (%s); the "
+                    "next destruction or `VACUUM` / `PRAGMA wal_checkpoint(TRUNCATE)` does it",
+                    ", ".join(sorted(t.name for t in tables)),
+                    type(exc).__name__,
+                )
 
     def check(self) -> None:
         """Raise `Unavailable` when either database cannot be reached."""
@@ -306,6 +408,42 @@ class Store:
     def dispose(self) -> None:
         self.records_engine.dispose()
         self.keys_engine.dispose()
+
+
+#: How long a checkpoint waits for other connections' reads to end (the usual wait is 60 s).
+CHECKPOINT_WAIT_MS = 5000
+
+
+def _checkpoint(engine: Engine) -> None:
+    """SQLite: copy the WAL into the database and truncate it to nothing."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        # Outside any transaction (the driver's autocommit mode, see `_sqlite_pragmas`).
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+    finally:
+        connection.close()
+    if busy:
+        raise Unavailable("another connection kept reading: the WAL was not truncated")
+
+
+def _vacuum(engine: Engine, tables: Collection[Table], schema: str) -> None:
+    """PostgreSQL: VACUUM these tables (it cannot run inside a transaction)."""
+    preparer = engine.dialect.identifier_preparer
+    translate = engine.get_execution_options().get("schema_translate_map") or {}
+    names = sorted(
+        {
+            f"{preparer.quote_schema(translate.get(t.schema, t.schema) or schema)}."
+            f"{preparer.quote(t.name)}"
+            for t in tables
+        }
+    )
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(text(f"VACUUM {', '.join(names)}"))
 
 
 def open_store(config: StoreConfig | None = None) -> Store:
@@ -376,6 +514,14 @@ def crash_point(name: str) -> None:
 Step = Callable[["UnitOfWork"], None]
 
 
+class Purge(Protocol):
+    """`Store.purge`: erase the deleted rows of these key-store and records tables physically."""
+
+    def __call__(
+        self, *, keys: Collection[Table] = (), records: Collection[Table] = ()
+    ) -> None: ...
+
+
 class UnitOfWork:
     """One operation's transactions on the records store and the key store.
 
@@ -388,10 +534,17 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, records_factory: Callable[[], Session], keys_factory: Callable[[], Session]
+        self,
+        records_factory: Callable[[], Session],
+        keys_factory: Callable[[], Session],
+        *,
+        purge: Purge | None = None,
     ) -> None:
         self._records_factory = records_factory
         self._keys_factory = keys_factory
+        self._purge = purge
+        self._purge_keys: set[Table] = set()
+        self._purge_records: set[Table] = set()
         self._records: Session | None = None
         self._keys: Session | None = None
         self._steps: list[Step] = []
@@ -422,6 +575,17 @@ class UnitOfWork:
     def then(self, step: Step) -> None:
         """Run `step` after both stores have committed; it commits what it writes itself."""
         self._steps.append(step)
+
+    def purge_after_commit(
+        self, *, keys: Collection[Table] = (), records: Collection[Table] = ()
+    ) -> None:
+        """Erase what deleting rows of these tables leaves in the files, once, after the steps.
+
+        One purge a commit however many steps ask (a shredding batch is one commit). A
+        store bound to a test's connections does not purge: nothing there is committed.
+        """
+        self._purge_keys.update(keys)
+        self._purge_records.update(records)
 
     def keep_on_rollback(self, write: Callable[[Session], None]) -> None:
         """Make `write` again, in a transaction of its own, if this unit of work rolls back."""
@@ -465,10 +629,17 @@ class UnitOfWork:
         self._kept.clear()
         while self._steps:
             self._steps.pop(0)(self)
+        if self._purge_keys or self._purge_records:
+            keys, records = self._purge_keys, self._purge_records
+            self._purge_keys, self._purge_records = set(), set()
+            if self._purge is not None:
+                self._purge(keys=keys, records=records)
 
     def rollback(self) -> None:
         """Undo everything uncommitted, then commit the writes kept on rollback."""
         self._steps.clear()
+        self._purge_keys.clear()
+        self._purge_records.clear()
         self.info.clear()
         for session in (self._keys, self._records):
             if session is not None:
@@ -484,6 +655,8 @@ class UnitOfWork:
             if session is not None:
                 session.close()
         self._keys = self._records = None
+        # Unwrapped keys go with the operation, even while a caller still holds this object.
+        self.info.clear()
         self.closed = True
 
     def __enter__(self) -> UnitOfWork:

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import json
 import logging
 import os
 import secrets as stdlib_secrets
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,11 +58,15 @@ __all__ = [
     "audit_public_key_path",
     "init_audit_key",
     "init_key_file",
+    "key_file_lock",
     "key_file_path",
     "load_audit_public_key",
     "load_audit_signing_key",
     "load_secrets",
+    "master_keys_from_environment",
     "move_legacy_audit_key",
+    "refuse_master_keys_from_environment",
+    "remove_master_keys",
     "save_key_file",
 ]
 
@@ -149,28 +156,94 @@ def _parse_master_env(value: str) -> tuple[MasterKey, ...]:
         keys.append(MasterKey(key_id, _b64(encoded, f"MEXFI_MASTER_KEY entry {index + 1}")))
     if not keys:
         raise Invalid("MEXFI_MASTER_KEY is empty")
+    _refuse_duplicate_ids(keys, "MEXFI_MASTER_KEY")
     return tuple(keys)
+
+
+#: What a key file holds, for the errors about a malformed one.
+_FILE_SHAPE = (
+    'a key file is the JSON object {"master_keys": [{"id": ..., "key": <base64 of 32 bytes>}, '
+    '...], "index_key": <base64>, "pseudonym_key": <base64>} that `mexfi keys init` writes; '
+    "restore it from its backup"
+)
+
+
+def _read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
+    """The text of a secret's file; `Invalid` for a directory or non-text, never an OSError."""
+    try:
+        return path.read_text(encoding=encoding)
+    except IsADirectoryError:
+        raise Invalid(f"{what} {path} is a directory, not a file", hint=_FILE_SHAPE) from None
+    except UnicodeDecodeError:
+        raise Invalid(f"{what} {path} is not {encoding} text", hint=_FILE_SHAPE) from None
+    except OSError as exc:
+        raise Unavailable(
+            f"{what} {path} cannot be read ({exc.strerror or type(exc).__name__})",
+            hint="check that the user mexfi runs as owns it (mode 0600)",
+        ) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_read_text(path, "key file"))
     except json.JSONDecodeError as exc:
-        raise Invalid(f"key file {path} is not valid JSON (line {exc.lineno})") from None
+        raise Invalid(
+            f"key file {path} is not valid JSON (line {exc.lineno})", hint=_FILE_SHAPE
+        ) from None
     if not isinstance(data, dict):
-        raise Invalid(f"key file {path} must hold a JSON object")
+        raise Invalid(f"key file {path} must hold a JSON object", hint=_FILE_SHAPE)
     return data
 
 
+def _file_masters(path: Path, data: dict[str, Any]) -> tuple[MasterKey, ...]:
+    """The master keys of a key file's data, checked item by item."""
+    items = data.get("master_keys")
+    if not isinstance(items, list) or not items:
+        raise Invalid(f"key file {path} has no master_keys list", hint=_FILE_SHAPE)
+    keys = []
+    for number, item in enumerate(items, start=1):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("id"), str)
+            and item["id"]
+            and isinstance(item.get("key"), str)
+        ):
+            raise Invalid(
+                f"master key {number} in key file {path} is not an object with a string "
+                '"id" and "key"',
+                hint=_FILE_SHAPE,
+            )
+        keys.append(MasterKey(item["id"], _b64(item["key"], f"master key {item['id']} in {path}")))
+    _refuse_duplicate_ids(keys, f"key file {path}")
+    return tuple(keys)
+
+
+def _refuse_duplicate_ids(keys: list[MasterKey], where: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key.id in seen:
+            raise Invalid(
+                f"{where} names master key {key.id} twice",
+                hint="each master key id must be unique: keep the entry the data was written with",
+            )
+        seen.add(key.id)
+
+
+def _private_parent(path: Path) -> None:
+    """Create `path`'s directory readable by its owner only (0700) if it is missing."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def _write_file(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    _private_parent(path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
     partial.replace(path)
+    _fsync_directory(path.parent)
 
 
 def _to_file_data(value: Secrets) -> dict[str, Any]:
@@ -232,7 +305,7 @@ def _public_b64(seed: bytes) -> str:
 
 def _write_audit_key(path: Path, seed: bytes, *, replace: bool = False) -> Path:
     """Write the seed (mode 0600) and its public key beside it; refuse to replace unless told."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_parent(path)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
     try:
         fd = os.open(path, flags, 0o600)
@@ -256,7 +329,7 @@ def init_audit_key(path: Path | None = None) -> Path:
 
 
 def _read_seed_file(path: Path) -> bytes:
-    return _b64(path.read_text(encoding="ascii"), f"the audit key in {path}")
+    return _b64(_read_text(path, "audit key file", encoding="ascii"), f"the audit key in {path}")
 
 
 def _legacy_seed(path: Path, data: dict[str, Any]) -> bytes | None:
@@ -402,54 +475,68 @@ def load_audit_public_key(value: str | None = None) -> Ed25519PublicKey:
 
 def add_master_key(path: Path | None = None) -> MasterKey:
     """Put a fresh master key first in the key file (older ones stay, to unwrap)."""
+    refuse_master_keys_from_environment("rotate")
     path = path or key_file_path()
+    with key_file_lock(path):
+        return _add_master_key(path)
+
+
+def _add_master_key(path: Path) -> MasterKey:
     if not path.exists():
         raise Unavailable(f"key file {path} does not exist", hint="run `mexfi keys init` first")
     data = _read_file(path)
+    _file_masters(path, data)  # a malformed file is refused before it is rewritten
     key = MasterKey(_new_key_id(), os.urandom(KEY_BYTES))
     data["master_keys"] = [{"id": key.id, "key": _enc(key.key)}, *data.get("master_keys", [])]
     _write_file(path, data)
     return key
 
 
-def load_secrets(*, create: bool = False) -> Secrets:
-    """Secrets from the environment and the key files; `create` makes the missing key files.
+def _no_key_file(path: Path) -> Unavailable:
+    """Nothing to load: say where mexfi looked, and how to give it keys."""
+    return Unavailable(
+        f"no key file at {path} (MEXFI_KEY_FILE, default <MEXFI_DATA_DIR>/keys.json) and "
+        "MEXFI_MASTER_KEY is not set",
+        hint="create the key file once with `mexfi keys init`, or point MEXFI_KEY_FILE at "
+        "the key file this store was written with; no command but `keys init` creates one, "
+        "since data written under a second key file is lost to the first",
+    )
+
+
+def load_secrets() -> Secrets:
+    """Secrets from the environment and the key files; never creates one (`mexfi keys init` does).
 
     The audit signing key comes from its own variable or file (see the module docstring).
     """
     path = key_file_path()
     file_data: dict[str, Any] = {}
-    if path.exists():
+    has_file = path.exists()
+    if has_file:
         file_data = _read_file(path)
-    elif create and "MEXFI_MASTER_KEY" not in os.environ:
-        init_key_file(path)
-        file_data = _read_file(path)
+    elif "MEXFI_MASTER_KEY" not in os.environ:
+        raise _no_key_file(path)
     audit_seed = _audit_seed(path, file_data)
-    if audit_seed is None and create:
-        audit_seed = _read_seed_file(init_audit_key())
 
     def pick(env: str, key: str) -> bytes:
         if env in os.environ:
             return _b64(os.environ[env], env)
         if key in file_data:
-            return _b64(str(file_data[key]), f"{key} in {path}")
+            value = file_data[key]
+            if not isinstance(value, str):
+                raise Invalid(f"{key} in key file {path} is not a base64 string", hint=_FILE_SHAPE)
+            return _b64(value, f"{key} in {path}")
+        if has_file:
+            raise Invalid(f"key file {path} has no {key} and {env} is not set", hint=_FILE_SHAPE)
         raise Unavailable(
-            f"no {key.replace('_', ' ')} configured: set {env} or create a key file",
-            hint=f"run `mexfi keys init` to write {path}",
+            f"no {key.replace('_', ' ')} configured: {env} is not set and there is no key "
+            f"file at {path}",
+            hint=f"set {env} too, or point MEXFI_KEY_FILE at the key file",
         )
 
     if "MEXFI_MASTER_KEY" in os.environ:
         masters = _parse_master_env(os.environ["MEXFI_MASTER_KEY"])
-    elif file_data.get("master_keys"):
-        masters = tuple(
-            MasterKey(str(item["id"]), _b64(str(item["key"]), f"master key {item['id']} in {path}"))
-            for item in file_data["master_keys"]
-        )
     else:
-        raise Unavailable(
-            "no master key configured: set MEXFI_MASTER_KEY or create a key file",
-            hint=f"run `mexfi keys init` to write {path}",
-        )
+        masters = _file_masters(path, file_data)
     return Secrets(
         master_keys=masters,
         index_key=pick("MEXFI_INDEX_KEY", "index_key"),
@@ -462,3 +549,90 @@ def _require_audit_seed(seed: bytes | None) -> bytes:
     if seed is None:
         raise _no_audit_key()
     return seed
+
+
+# --- master-key epochs: the key file edited under a lock ---------------------------------
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable: without it a power cut may bring the old file back."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def key_file_lock(path: Path | None = None) -> Iterator[Path]:
+    """Hold the key file's lock (`keys.json.lock` beside it) for a read-modify-write.
+
+    Two processes rewriting the file at once (a rotation and a retirement, two workers)
+    would otherwise each write back what it read, and one of them would lose a key.
+    """
+    path = path or key_file_path()
+    _private_parent(path)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def master_keys_from_environment() -> bool:
+    """Whether the master keys come from `MEXFI_MASTER_KEY`, which mexfi cannot edit."""
+    return "MEXFI_MASTER_KEY" in os.environ
+
+
+def refuse_master_keys_from_environment(action: str) -> None:
+    """Raise `Conflict`, saying what to do by hand, when the master keys come from the env."""
+    if not master_keys_from_environment():
+        return
+    if action == "rotate":
+        hint = (
+            "add the new key yourself: put `<new id>:<base64 of 32 random bytes>` first in "
+            "MEXFI_MASTER_KEY (the current keys after it), restart every mexfi process, then "
+            "run `mexfi keys rotate --resume` to rewrap the data keys under it"
+        )
+    else:
+        hint = (
+            "remove them yourself: take the keys `mexfi keys retire --dry-run` lists as "
+            "retirable out of MEXFI_MASTER_KEY and out of wherever it is kept (old versions "
+            "in a secret manager included), then restart every mexfi process"
+        )
+    raise Conflict(
+        f"the master keys come from MEXFI_MASTER_KEY: mexfi cannot {action} them there",
+        hint=hint,
+    )
+
+
+def remove_master_keys(key_ids: Collection[str], path: Path | None = None) -> tuple[str, ...]:
+    """Destroy these master keys: rewrite the key file without them (atomically, locked).
+
+    The current (first) key is never removed. Returns the ids removed; ids not in the file
+    (retired before) are skipped.
+    """
+    refuse_master_keys_from_environment("retire")
+    path = path or key_file_path()
+    with key_file_lock(path):
+        if not path.exists():
+            raise Unavailable(f"key file {path} does not exist", hint="run `mexfi keys init` first")
+        data = _read_file(path)
+        items = data.get("master_keys")
+        if not isinstance(items, list) or not items:
+            raise Invalid(f"key file {path} has no master_keys list")
+        current = items[0].get("id") if isinstance(items[0], dict) else None
+        if current in key_ids:
+            raise Conflict(
+                f"master key {current} is the current one and cannot be retired",
+                hint="run `mexfi keys rotate` first; it is retirable once superseded",
+            )
+        kept = [i for i in items if not (isinstance(i, dict) and i.get("id") in key_ids)]
+        removed = tuple(
+            str(i["id"]) for i in items if isinstance(i, dict) and i.get("id") in key_ids
+        )
+        if removed:
+            data["master_keys"] = kept
+            _write_file(path, data)
+        return removed

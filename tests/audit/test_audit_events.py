@@ -325,3 +325,14 @@ def test_the_cheap_id_check_never_accepts_what_the_full_screen_refuses() -> None
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 70)))
         if _plainly_an_id(value):
             assert personal_data_kind(value) is None, (seed, value)
+
+
+def test_an_id_of_decimal_digits_only_is_still_an_id() -> None:
+    # One `new_id()` in ~3.4 million is all decimal digits; CI once drew one as a request id.
+    digits_only_id = "66528545410328939331769075027952"
+    assert personal_data_kind(digits_only_id) is None
+    assert personal_data_kind(f"request {digits_only_id} answered") is None
+    assert personal_data_kind("a" * 64) is None
+    # ...and a phone beside an id, or a 32-digit run glued to one, is still caught.
+    assert personal_data_kind(f"{digits_only_id} +994 50 123 45 67") is not None
+    assert personal_data_kind("994501234567") is not None

@@ -82,7 +82,9 @@ def test_denied_is_4(
 def test_unavailable_is_5(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert run(monkeypatch, capsys, "keys", "init")[0] == 0  # keys first: none is refused too
     monkeypatch.setenv("MEXFI_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("MEXFI_KEYSTORE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none_keys")
     code, err = run(monkeypatch, capsys, "requests", "list")
     assert code == 5 and "cannot be reached" in err
 

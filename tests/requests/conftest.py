@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -83,3 +83,26 @@ def answered(vault: Vault, request_id: str, **options: Any) -> Answer:
     """`answer_request` in a unit of work of its own, committed."""
     with vault.unit_of_work() as uow:
         return answer_request(vault, uow, request_id, **options)
+
+
+def access_request(vault: Vault, subject_id: str, **options: Any) -> str:
+    """The id of a verified, open access request of the subject: what its export cites."""
+    with vault.unit_of_work() as uow:
+        policy_id = vault.subject(uow, subject_id).policy_id
+    request = add(
+        vault, policy_id=policy_id, kind="access", channel="written", actor=DPO,
+        subject_id=subject_id, written=COMPLETE, **options,
+    )  # fmt: skip
+    assert request.state.value == "in_progress", request.reasons
+    return request.id
+
+
+def lawful_demand(vault: Vault, subject_id: str, categories: list[str]) -> str:
+    """The id of a lawful demand in force for `categories` of the subject, as the DPO records."""
+    now = vault.clock.now()
+    with vault.unit_of_work() as uow:
+        return vault.record_lawful_demand(
+            uow, subject_id, authority="Baku City Court", reference="2-1234/2026",
+            law="Law on Personal Data, art. 8", categories=categories,
+            received_at=now, expires_at=now + timedelta(days=30), actor=DPO,
+        )  # fmt: skip

@@ -13,7 +13,7 @@ from mexfi.requests import export_access, write_access_export
 from mexfi.vault import RecordCreate, Vault
 from tests.vault.conftest import SERVICE
 
-from .conftest import DPO, register_rider
+from .conftest import DPO, access_request, register_rider
 
 PHONE = "+994 50 222 33 44"
 
@@ -47,10 +47,11 @@ def _peak(vault: Vault, subject: str) -> tuple[int, int]:
         nonlocal size
         size += len(chunk)
 
+    request = access_request(vault, subject)
     with vault.unit_of_work() as uow:
         tracemalloc.start()
         try:
-            written = write_access_export(vault, uow, subject, sink, actor=DPO)
+            written = write_access_export(vault, uow, subject, sink, actor=DPO, request_id=request)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -75,9 +76,10 @@ def test_the_stream_is_the_document_export_access_returns(rq_vault: Vault) -> No
     rider = register_rider(rq_vault, PHONE)
     _taps(rq_vault, rider, 3)
     buffer = io.BytesIO()
+    request = access_request(rq_vault, rider)
     with rq_vault.unit_of_work() as uow:
-        write_access_export(rq_vault, uow, rider, buffer.write, actor=DPO)
-        parsed = export_access(rq_vault, uow, rider, actor=DPO)
+        write_access_export(rq_vault, uow, rider, buffer.write, actor=DPO, request_id=request)
+        parsed = export_access(rq_vault, uow, rider, actor=DPO, request_id=request)
     streamed = orjson.loads(buffer.getvalue())
     assert streamed["records"] == parsed["records"]
     assert {r["category"] for r in streamed["records"]} == {"phone", "profile", "card_use"}

@@ -28,21 +28,35 @@ from mexfi.retention import place_hold
 from mexfi.vault import Actor, RecordCreate, RecordRead, Vault
 from mexfi.vault.models import DataKey, Record
 
-from .conftest import COMPLETE, DPO, SUPPORT, add, answered, register_driver, register_rider
+from .conftest import (
+    COMPLETE,
+    DPO,
+    SUPPORT,
+    access_request,
+    add,
+    answered,
+    lawful_demand,
+    register_driver,
+    register_rider,
+)
 
 PHONE_A = "+994 50 111 22 33"
 PHONE_B = "+994 55 444 55 66"
 
 
-def read(vault: Vault, subject: str, categories: list[str], purpose: str) -> list[RecordRead]:
+def read(vault: Vault, subject: str, categories: list[str]) -> list[RecordRead]:
+    """What an authority's demand for these categories gets (the DPO reads for it)."""
+    demand = lawful_demand(vault, subject, categories)
     with vault.unit_of_work() as uow:
-        actor = DPO if purpose != "rectification" else SUPPORT
-        return vault.read(uow, subject, categories, purpose=purpose, actor=actor).records
+        return vault.read(
+            uow, subject, categories, purpose="lawful_request", actor=DPO, demand_id=demand
+        ).records
 
 
 def export(vault: Vault, subject: str) -> dict[str, Any]:
+    request = access_request(vault, subject)
     with vault.unit_of_work() as uow:
-        return export_access(vault, uow, subject, actor=DPO)
+        return export_access(vault, uow, subject, actor=DPO, request_id=request)
 
 
 def _taps(vault: Vault, subject: str, n: int, *, days_ago: int = 1) -> list[str]:
@@ -219,7 +233,7 @@ def test_tx_3_5_destruction_leaves_nothing_of_those_categories_decryptable(
     assert left == set()
     with rq_vault.store.records() as session:
         assert session.scalars(select(Record.id).where(Record.subject_id == driver)).all() == []
-    assert read(rq_vault, driver, ["registration", "vehicle_facts"], "lawful_request") == []
+    assert read(rq_vault, driver, ["registration", "vehicle_facts"]) == []
     with rq_vault.unit_of_work() as uow:
         evidence = rq_vault.destruction_evidence(uow, driver, actor=DPO)
     assert evidence and evidence[-1].request_id == request.id
@@ -242,8 +256,8 @@ def test_destruction_refuses_a_held_category_with_the_reason(rq_vault: Vault) ->
     assert "registration" not in outcome["destroyed"]
     assert "vehicle_facts" in outcome["destroyed"]
     assert answer.request.reasons == ("legal_hold_registration",)
-    assert len(read(rq_vault, driver, ["registration"], "lawful_request")) == 1
-    assert read(rq_vault, driver, ["vehicle_facts"], "lawful_request") == []
+    assert len(read(rq_vault, driver, ["registration"])) == 1
+    assert read(rq_vault, driver, ["vehicle_facts"]) == []
 
 
 def test_each_request_has_its_history_in_the_audit_log(rq_vault: Vault) -> None:
@@ -279,7 +293,7 @@ def test_rectification_goes_through_the_vault(rq_vault: Vault) -> None:
         phone=PHONE_A,
     )  # fmt: skip
     answered(rq_vault, request.id, actor=SUPPORT, changes={record.id: {"first_name": "Lalə"}})
-    assert read(rq_vault, rider, ["profile"], "rectification")[0].values["first_name"] == "Lalə"
+    assert read(rq_vault, rider, ["profile"])[0].values["first_name"] == "Lalə"
     with rq_vault.store.keys() as session:
         assert session.get(DataKey, old_key) is None
 

@@ -26,7 +26,7 @@ from mexfi.secrets import Secrets, save_key_file
 from mexfi.vault import Actor, RecordCreate, Vault
 from mexfi.vault.models import DataKey, DestructionEvidence, PassiveRecord, Record
 from tests.conftest import REPO
-from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
+from tests.vault.conftest import DRIVER, SERVICE, SYSTEM, open_request
 
 TAPS_PER_RIDER = 240
 RIDERS = 400
@@ -44,6 +44,7 @@ def _env(store: Store, secrets: Secrets, tmp_path: Path) -> dict[str, str]:
     env["MEXFI_RECORDS_SCHEMA"] = config.records_schema
     env["MEXFI_KEYS_SCHEMA"] = config.keys_schema
     env["MEXFI_PASSIVE_SCHEMA"] = config.passive_schema
+    env["MEXFI_KEYSTORE_SHARED_DATABASE"] = "1" if config.keystore_shared_database else "0"
     for name in ("MEXFI_MASTER_KEY", "MEXFI_INDEX_KEY", "MEXFI_PSEUDONYM_KEY"):
         env.pop(name, None)
     return env
@@ -179,6 +180,7 @@ def test_sigkill_at_random_points_loses_nothing(
                 purpose="subject_request",
                 actor=DPO,
                 tiers=["active", "passive"],
+                request_id=open_request(vault, uow, rider),
             )
             assert len(export.records) == TAPS_PER_RIDER
             assert {r.tier for r in export.records} == {"passive"}

@@ -18,7 +18,7 @@ from mexfi.policy import Policy, load_policy
 from mexfi.retention import RetentionEngine, active_holds, certificates, lift_hold, place_hold
 from mexfi.secrets import Secrets
 from mexfi.vault import Actor, PurposeDenied, RecordCreate, RecordRead, Vault
-from tests.vault.conftest import DPO, DRIVER, SERVICE, SUPPORT, SYSTEM
+from tests.vault.conftest import DPO, DRIVER, SERVICE, SUPPORT, SYSTEM, open_request
 from tests.vault.test_vault import register_driver, register_rider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,7 +109,17 @@ def test_bk_3_3_old_taps_are_passive_unreachable_by_service_reads(
     assert [r.values["used_at"].isoformat() for r in service] == [recent]
     with pytest.raises(PurposeDenied, match="passive tier"):
         read(vault, rider, ["card_use"], "service_provision", SUPPORT, tiers=["active", "passive"])
-    export = read(vault, rider, ["card_use"], "subject_request", DPO, tiers=["active", "passive"])
+    with vault.unit_of_work() as uow:
+        request = open_request(vault, uow, rider)
+    export = read(
+        vault,
+        rider,
+        ["card_use"],
+        "subject_request",
+        DPO,
+        tiers=["active", "passive"],
+        request_id=request,
+    )
     assert sorted((r.tier, r.values["used_at"].isoformat()) for r in export) == sorted(
         [("passive", old), ("active", recent)]
     )

@@ -34,10 +34,12 @@ from mexfi.services.synthetic import (
 )
 from mexfi.vault import Actor, RecordRead, Vault
 from mexfi.vault.models import Record, Subject
+from tests.vault.conftest import open_request
 
 END = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DPO = Actor("dpo-1", "dpo")
 SYSTEM = Actor("svc-taxsee", "system")
+PAYOUT_OFFICER = Actor("po-1", "payout_officer")
 
 
 def small(vault: Vault, seed: int) -> GenerationSummary:
@@ -75,7 +77,24 @@ def _everything(vault: Vault) -> list[tuple[str, str, RecordRead]]:
                     uow, subject.id, categories, purpose="service_operation", actor=SYSTEM
                 )
             else:
-                data = vault.read(uow, subject.id, categories, purpose="subject_request", actor=DPO)
+                answered = policy.purpose("subject_request").categories
+                data = vault.read(
+                    uow,
+                    subject.id,
+                    [c for c in categories if c in answered],
+                    purpose="subject_request",
+                    actor=DPO,
+                    request_id=open_request(vault, uow, subject.id),
+                )
+                # TX-17: payout data is read for payouts only, by the payout officer.
+                payout = [c for c in categories if c not in answered]
+                if payout:
+                    out.extend(
+                        (subject.policy_id, subject.kind, record)
+                        for record in vault.read(
+                            uow, subject.id, payout, purpose="payout", actor=PAYOUT_OFFICER
+                        ).records
+                    )
             out.extend((subject.policy_id, subject.kind, record) for record in data.records)
     return out
 
@@ -225,15 +244,19 @@ def test_generate_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("MEXFI_KEYSTORE_URL", f"sqlite:///{tmp_path / 'data' / 'keys.sqlite'}")
     monkeypatch.setenv("MEXFI_KEY_FILE", str(tmp_path / "data" / "keys.json"))
     monkeypatch.delenv("MEXFI_MASTER_KEY", raising=False)
+    from mexfi.secrets import init_audit_key, init_key_file
+
     app = typer.Typer()
     app.command("generate")(generate_command)
     app.command("noop")(lambda: None)  # two commands: `generate` stays a subcommand
     runner = CliRunner()
     args = ["generate", "--riders", "3", "--drivers", "2", "--days", "2", "--seed", "4"]
+    # Only `mexfi keys init` creates key files (tests/security/test_key_confusion.py).
+    init_key_file()
+    init_audit_key()
     result = runner.invoke(app, [*args, "--batch-size", "20"])
     assert result.exit_code == 0, result.output
     assert "card_use" in result.output and "registration" in result.output
-    assert (tmp_path / "data" / "keys.json").exists()
     as_json = runner.invoke(app, [*args, "--format", "json", "--end", "2026-03-02T13:00:00+04:00"])
     assert as_json.exit_code == 0, as_json.output
     assert '"total_records"' in as_json.output

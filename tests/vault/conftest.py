@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from mexfi.vault import Actor
+from collections.abc import Collection
+
+from mexfi.db import UnitOfWork, new_id
+from mexfi.vault import Actor, Vault
 
 RIDER_PHONE = "+994 50 123 45 67"
 DRIVER = {
@@ -20,3 +23,22 @@ SERVICE = Actor("svc-bakikart", "service")
 SYSTEM = Actor("svc-taxsee", "system")
 SUPPORT = Actor("staff-17", "support")
 DPO = Actor("dpo-1", "dpo")
+
+
+def open_request(
+    vault: Vault,
+    uow: UnitOfWork,
+    subject_id: str,
+    *,
+    purpose: str = "subject_request",
+    categories: Collection[str] = (),
+    include_passive: bool = True,
+) -> str:
+    """The id of a verified, open request of the subject, recorded as the request workflow
+    records one: what a read for a request purpose cites (`request_id`)."""
+    request_id = new_id()
+    vault.open_request(
+        uow, request_id, subject_id, purpose=purpose, categories=categories,
+        include_passive=include_passive, actor=DPO,
+    )  # fmt: skip
+    return request_id

@@ -17,7 +17,7 @@ from mexfi.vault import PASSIVE, DecryptionFailed, Vault
 from mexfi.vault.crypto import AESGCM, unwrap_key, wrap_aad, wrap_key
 from mexfi.vault.models import DataKey, PassiveRecord, Record
 from mexfi.vault.sealing import seal_record_v1
-from tests.vault.conftest import DPO, SUPPORT
+from tests.vault.conftest import DPO, SUPPORT, open_request
 from tests.vault.test_vault import register_rider
 
 
@@ -92,6 +92,7 @@ def _downgrade_to_v1(store: Store, secrets: Secrets, policy: Policy, tier: str) 
                 purpose="subject_request",
                 actor=DPO,
                 tiers=[tier],
+                request_id=open_request(vault, uow, subject),
             )
             for subject in set(uow.records.scalars(select(table.subject_id)))
         }
@@ -120,7 +121,14 @@ def test_v1_records_still_read_and_reseal_converts_them(
         riders = [register_rider(vault, uow, f"+994 50 555 01 {i:02d}") for i in range(5)]
     with vault.unit_of_work() as uow:
         before = {
-            r: vault.read(uow, r, ["phone", "profile"], purpose="subject_request", actor=DPO)
+            r: vault.read(
+                uow,
+                r,
+                ["phone", "profile"],
+                purpose="subject_request",
+                actor=DPO,
+                request_id=open_request(vault, uow, r),
+            )
             for r in riders
         }
     bakikart = policies["bakikart"]
@@ -130,7 +138,12 @@ def test_v1_records_still_read_and_reseal_converts_them(
         # Format 1 still reads, value for value.
         for rider, read in before.items():
             again = vault.read(
-                uow, rider, ["phone", "profile"], purpose="subject_request", actor=DPO
+                uow,
+                rider,
+                ["phone", "profile"],
+                purpose="subject_request",
+                actor=DPO,
+                request_id=open_request(vault, uow, rider),
             )
             assert [r.values for r in again.records] == [r.values for r in read.records]
     # Interrupted after one batch, then resumed from its cursor.
@@ -148,7 +161,12 @@ def test_v1_records_still_read_and_reseal_converts_them(
         assert vault.records_pending_reseal(uow) == 0
         for rider, read in before.items():
             again = vault.read(
-                uow, rider, ["phone", "profile"], purpose="subject_request", actor=DPO
+                uow,
+                rider,
+                ["phone", "profile"],
+                purpose="subject_request",
+                actor=DPO,
+                request_id=open_request(vault, uow, rider),
             )
             assert [r.values for r in again.records] == [r.values for r in read.records]
 
@@ -209,6 +227,7 @@ def test_a_record_moved_to_the_other_tier_does_not_open(
             purpose="subject_request",
             actor=DPO,
             tiers=["active", "passive"],
+            request_id=open_request(vault, uow, rider),
         )
     with store.records() as session:
         assert session.scalar(select(func.count()).select_from(PassiveRecord)) == 1

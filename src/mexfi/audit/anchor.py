@@ -71,8 +71,9 @@ class AuditAnchor:
         """Append `checkpoint`'s line durably; False (and a logged warning) if it failed."""
         line = checkpoint.anchor_line()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # Owner only, like the stores beside it; auditors are given a copy.
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 written = os.write(fd, line)
                 # A short write happens only when the disk is full; finish the line rather

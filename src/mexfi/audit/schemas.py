@@ -16,6 +16,7 @@ few microseconds instead of the full screen's ~50.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -27,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from mexfi.audit.errors import AuditValueRefused
-from mexfi.scan import find_card_numbers
+from mexfi.scan import default_scanner, find_card_numbers
 
 __all__ = [
     "AuditAction",
@@ -60,12 +61,15 @@ class AuditAction(StrEnum):
     DENY = "deny"  # an operation the policy forbids
     REFUSE = "refuse"  # input refused (undeclared field, card number, …)
     TIER = "tier"  # moved to the passive tier (BK-3.3)
+    QUARANTINE = "quarantine"  # a record that would not open, moved aside with its evidence
     RESTORE = "restore"
     REQUEST = "request"  # a data-subject request received or answered
     CONSENT = "consent"
     WITHDRAW = "withdraw"  # consent withdrawn
     KEY_ROTATE = "key_rotate"
     REGISTER = "register"
+    ORDER_OPEN = "order_open"  # TX-13: an order starts; its customer may see the driver
+    ORDER_CLOSE = "order_close"
 
 
 class AuditOutcome(StrEnum):
@@ -89,6 +93,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
+# mexfi's own ids (`new_id()`: 32 lowercase hex digits) and hex digests standing alone;
+# one id in ~3.4 million is all decimal digits, and that is still an id, not a phone.
+_ID_RE = re.compile(r"(?<![0-9A-Za-z_])(?:[0-9a-f]{32}|[0-9a-f]{64})(?![0-9A-Za-z_])")
 _ISO_TIME_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 )
@@ -114,12 +121,12 @@ def _in_hex_id(text: str, start: int, end: int) -> bool:
 
 def _card_like(text: str) -> bool:
     # A hex digest holds a Luhn-valid 13+ digit run now and then: that is no card number.
-    masked = _UUID_RE.sub(" ", text)
+    masked = _ID_RE.sub(" ", _UUID_RE.sub(" ", text))
     return any(not _in_hex_id(masked, hit.start, hit.end) for hit in find_card_numbers(masked))
 
 
 def _phone_like(text: str) -> bool:
-    masked = _ISO_TIME_RE.sub(" ", _UUID_RE.sub(" ", text))
+    masked = _ISO_TIME_RE.sub(" ", _ID_RE.sub(" ", _UUID_RE.sub(" ", text)))
     if _DIGIT_RUN_RE.search(masked):
         return True
     return any(
@@ -140,7 +147,16 @@ def personal_data_kind(text: str) -> str | None:
     return None
 
 
-def _check_text(name: str, value: object, *, required: bool, max_length: int) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def scanned_types(text: str) -> tuple[str, ...]:
+    """The entity types the project's scanner (all twelve) finds in `text`; memoised, since
+    reasons and actors repeat."""
+    return tuple(sorted({entity.type for entity in default_scanner().scan(text)}))
+
+
+def _check_text(
+    name: str, value: object, *, required: bool, max_length: int, scan: bool = False
+) -> str | None:
     if value is None:
         if required:
             raise AuditValueRefused(f"audit field {name!r} is required", field=name)
@@ -162,6 +178,15 @@ def _check_text(name: str, value: object, *, required: bool, max_length: int) ->
             field=name,
             hint="the audit log takes codes and ids only: put the subject's pseudonym in "
             "'subject', an id in 'reference' and a fixed reason code in 'reason'",
+        )
+    # Free text (a reason, an actor) also goes through the scanner: names, FINs, plates…
+    found = scanned_types(value) if scan else ()
+    if found:
+        raise AuditValueRefused(
+            f"audit field {name!r} carries personal data ({', '.join(found)})",
+            field=name,
+            hint="the audit log is never erased: give ids and reason codes, not names, "
+            "numbers or plates",
         )
     return value
 
@@ -287,11 +312,11 @@ class AuditEvent:
                 "audit field 'outcome' is not a known outcome", field="outcome"
             ) from None
         put("at", _aware_utc(self.at))
-        _check_text("actor_id", self.actor_id, required=True, max_length=MAX_ID_LENGTH)
+        _check_text("actor_id", self.actor_id, required=True, max_length=MAX_ID_LENGTH, scan=True)
         _check_text("actor_role", self.actor_role, required=True, max_length=MAX_ID_LENGTH)
         for name in ("purpose", "policy_id", "subject", "reference"):
             _check_text(name, getattr(self, name), required=False, max_length=MAX_ID_LENGTH)
-        _check_text("reason", self.reason, required=False, max_length=MAX_REASON_LENGTH)
+        _check_text("reason", self.reason, required=False, max_length=MAX_REASON_LENGTH, scan=True)
         put("categories", _check_codes("categories", self.categories))
         put("clauses", _check_codes("clauses", self.clauses))
         _check_count(self.count)

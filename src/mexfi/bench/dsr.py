@@ -44,7 +44,7 @@ from mexfi.bench.common import (
 from mexfi.bench.ingest import plain_records_table
 from mexfi.bench.plans import Plan, PlanCapture, plan_misses
 from mexfi.bench.stores import analyze, count_rows, plain_json
-from mexfi.db import Store
+from mexfi.db import Store, new_id
 from mexfi.errors import Invalid
 
 __all__ = ["GOAL_EXPORT_RATIO", "GOAL_P95_MS", "DsrReport", "DsrRun", "SizeResult", "run_dsr"]
@@ -449,11 +449,23 @@ def _bench_store(
                 engine_ms: list[float] = []
                 plain_ms: list[float] = []
                 exported = plain_rows = export_bytes = 0
+                # The export answers a verified access request, as the workflow records one.
+                request_id = new_id()
+                with vault.unit_of_work() as uow:
+                    vault.open_request(
+                        uow,
+                        request_id,
+                        subject,
+                        purpose=policy.requests.purposes.subject_request,
+                        actor=dpo,
+                    )
                 for attempt in range(runs + 2):
                     sink = _Sink()
                     before = engine_timer.seconds
                     with engine_timer, vault.unit_of_work() as uow:
-                        exported = write_access_export(vault, uow, subject, sink.write, actor=dpo)
+                        exported = write_access_export(
+                            vault, uow, subject, sink.write, actor=dpo, request_id=request_id
+                        )
                     elapsed = (engine_timer.seconds - before) * 1000
                     export_bytes = sink.size
                     plain_sink = _Sink()

@@ -136,6 +136,8 @@ def postgres_store(url: str) -> Iterator[Store]:
             records_schema=schemas[0],
             keys_schema=schemas[1],
             passive_schema=schemas[2],
+            # Throwaway schemas of one database, dropped after the run: never backed up.
+            keystore_shared_database=True,
         )
     )
     try:

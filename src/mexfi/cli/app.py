@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -17,7 +17,8 @@ from mexfi.cli.audit import audit_app
 from mexfi.cli.bench import bench_app
 from mexfi.cli.db import db_app
 from mexfi.cli.generate import generate_command
-from mexfi.cli.keys import keys_app
+from mexfi.cli.keys import init_command, keys_app
+from mexfi.cli.options import check_arguments
 from mexfi.cli.output import err
 from mexfi.cli.policy import policy_app
 from mexfi.cli.requests import requests_app
@@ -37,6 +38,8 @@ app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+# `mexfi init` is `mexfi keys init`: the first command on a new machine.
+app.command("init")(init_command)
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
@@ -81,15 +84,20 @@ def _usage_error(exc: Exception) -> Any:
     return exc if kinds and isinstance(exc, tuple(kinds)) else None
 
 
+def _fail(exc: MexfiError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        err.print(f"[dim]hint:[/] {escape(exc.hint)}")
+    sys.exit(exit_code_for(exc))
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
+        check_arguments(sys.argv[1:])
         code = app(standalone_mode=False)
     except MexfiError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}")
-        if exc.hint:
-            err.print(f"[dim]hint:[/] {escape(exc.hint)}")
-        sys.exit(exit_code_for(exc))
+        _fail(exc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -100,6 +108,14 @@ def main() -> None:
         if usage_error is not None:
             usage_error.show()
             sys.exit(usage_error.exit_code)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A path the user named (an --out folder, an input file) that the system refuses.
+            _fail(
+                Unavailable(
+                    f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}",
+                    hint="check that the path exists and that this user may read or write it",
+                )
+            )
         if os.environ.get("MEXFI_DEBUG") == "1":
             raise
         err.print(

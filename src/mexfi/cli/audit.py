@@ -214,7 +214,10 @@ def show_command(
         typer.Option("--subject", "-s", help="Only entries about this subject PSEUDONYM."),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="Show the newest N matching entries.")
+        int,
+        typer.Option(
+            "--limit", "-n", min=1, max=1_000_000, help="Show the newest N matching entries."
+        ),
     ] = 50,
     format: FormatOption = OutputFormat.text,
 ) -> None:

@@ -9,27 +9,37 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mexfi.cli.options import OutputFormat, parse_time
+from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
 from mexfi.cli.output import err, out
 
 __all__ = ["generate_command"]
 
 
 def generate_command(
-    riders: Annotated[int, typer.Option(min=0, help="BakıKart riders to register.")] = 200,
-    drivers: Annotated[int, typer.Option(min=0, help="Taxsee drivers to register.")] = 50,
+    riders: Annotated[
+        int, typer.Option(min=0, max=10_000_000, help="BakıKart riders to register.")
+    ] = 200,
+    drivers: Annotated[
+        int, typer.Option(min=0, max=10_000_000, help="Taxsee drivers to register.")
+    ] = 50,
     days: Annotated[
-        int, typer.Option(min=1, help="Days of history before --end (taps, shifts, orders).")
+        int,
+        typer.Option(min=1, max=3650, help="Days of history before --end (taps, shifts, orders)."),
     ] = 7,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same values.")] = 0,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Records per write_many batch (one transaction).")
+        int,
+        typer.Option(min=1, max=1_000_000, help="Records per write_many batch (one transaction)."),
     ] = 500,
     pings_per_shift: Annotated[
-        int, typer.Option(min=1, help="Location pings kept per driver shift (every 5-10 s).")
+        int,
+        typer.Option(
+            min=1, max=100_000, help="Location pings kept per driver shift (every 5-10 s)."
+        ),
     ] = 24,
     customers: Annotated[
-        int | None, typer.Option(min=0, help="Taxsee customers (default: two per driver).")
+        int | None,
+        typer.Option(min=0, max=10_000_000, help="Taxsee customers (default: two per driver)."),
     ] = None,
     end: Annotated[
         str | None,
@@ -41,6 +51,7 @@ def generate_command(
     format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Summary as a table or JSON.")
     ] = OutputFormat.text,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Fill the store (MEXFI_DATABASE_URL) with realistic synthetic data of both services.
 
@@ -51,9 +62,9 @@ def generate_command(
     from mexfi.cli.context import open_vault
     from mexfi.services import generate
 
-    until = parse_time(end, "--end")
+    until = parse_time(end, "--end", allow_future=allow_future)
     with (
-        open_vault(create_keys=True) as vault,
+        open_vault() as vault,
         Progress(
             TextColumn("generating"),
             BarColumn(),

@@ -1,10 +1,13 @@
-"""`mexfi keys`: create the key file, rotate the master key, reseal records in format 2."""
+"""`mexfi keys`: create the key file, rotate the master key, reseal records in format 2,
+rebuild the phone blind index."""
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -13,7 +16,14 @@ from mexfi.cli.context import open_vault
 from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
-__all__ = ["keys_app"]
+if TYPE_CHECKING:
+    from mexfi.vault import Vault
+
+#: How often the worker looks at the master keys: often enough to rotate within the hour
+#: the epoch ends, rarely enough that counting the data keys costs nothing.
+KEY_CHECK_EVERY = timedelta(hours=1)
+
+__all__ = ["init_command", "keys_app", "scheduled_key_maintenance"]
 
 keys_app = typer.Typer(
     help="Master keys and data keys (envelope encryption).", no_args_is_help=True
@@ -21,12 +31,23 @@ keys_app = typer.Typer(
 
 
 @keys_app.command("init")
-def init_command() -> None:
+def init_command(
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="When every key file already exists, say so and exit 0 instead of failing "
+            "(for scripts that run on machines set up before).",
+        ),
+    ] = False,
+) -> None:
     """Write the key file and, apart from it, the audit signing key and its public key.
 
+    The only command that creates a key file (every other one refuses to run without it).
     The key file: MEXFI_KEY_FILE (default .mexfi/keys.json). The audit key:
     MEXFI_AUDIT_KEY_FILE (default .mexfi/audit-signing.key) and its .pub beside it. Writes
-    what is missing; a key file that still holds the audit key has it moved out.
+    what is missing and never overwrites; a key file that still holds the audit key has it
+    moved out. With nothing missing it exits 3, or 0 with --if-missing.
     """
     import os
 
@@ -71,7 +92,12 @@ def init_command() -> None:
         public.write_text(base64.b64encode(raw).decode("ascii") + "\n", encoding="ascii")
         out.print(f"wrote the audit public key {public}")
         done = True
-    if not done:
+    if not done and if_missing:
+        out.print(
+            f"key file {key_file_path()} and audit signing key {key_path} already exist; "
+            "nothing written"
+        )
+    elif not done:
         raise Conflict(
             f"key file {key_file_path()} and audit signing key {key_path} already exist",
             hint="a new key file would make every stored record unreadable; "
@@ -89,7 +115,9 @@ def rotate_command(
             "interrupted rotation.",
         ),
     ] = True,
-    batch_size: Annotated[int, typer.Option(min=1, help="Data keys rewrapped per commit.")] = 1000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Data keys rewrapped per commit.")
+    ] = 1000,
     format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
     ] = OutputFormat.text,
@@ -98,39 +126,140 @@ def rotate_command(
 
     Each batch commits on its own, so an interrupted rotation resumes with --resume.
     """
-    from mexfi.secrets import add_master_key
+    import os
 
-    if new_key:
-        added = add_master_key()
-        err.print(f"added master key {added.id} to the key file")
-    with open_vault() as vault:
-        with vault.unit_of_work() as uow:
-            total = vault.keys_pending_rotation(uow)
-        done = 0
-        with Progress(
-            TextColumn("rewrapping data keys"), BarColumn(), MofNCompleteColumn(), console=err
-        ) as progress:
-            task = progress.add_task("rotate", total=total)
-            while True:
-                with vault.unit_of_work() as uow:
-                    count = vault.rotate_keys(uow, batch_size=batch_size)
-                if count == 0:
-                    break
-                done += count
-                progress.update(task, advance=count)
-        current = vault.master_key_id
+    from mexfi.errors import Invalid
+
+    if new_key and "MEXFI_MASTER_KEY" in os.environ:
+        # The variable wins over the key file: a key added there would never wrap anything.
+        raise Invalid(
+            "MEXFI_MASTER_KEY is set, so the master keys come from the environment and a "
+            "key added to the key file would never be used",
+            hint="put a new master key first in MEXFI_MASTER_KEY (id:base64 of 32 random "
+            "bytes, the old keys after it), then run `mexfi keys rotate --resume` to rewrap "
+            "the data keys under it",
+        )
+    # open_vault checks the keys against the key store: a new key never joins a wrong file.
+    with (
+        open_vault() as vault,
+        Progress(
+            TextColumn("rewrapping data keys"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        ) as progress,
+    ):
+        task = progress.add_task("rotate", total=None)
+        report = vault.rotate_master_key(
+            new_key=new_key,
+            batch_size=batch_size,
+            on_start=lambda total: progress.update(task, total=total),
+            on_batch=lambda count: progress.advance(task, count),
+        )
+    if report.added is not None:
+        err.print(f"added master key {report.added} to the key file")
     if format is OutputFormat.json:
-        out.print_json(json.dumps({"rewrapped": done, "master_key_id": current}))
+        out.print_json(
+            json.dumps(
+                {
+                    "added": report.added,
+                    "rewrapped": report.rewrapped,
+                    "master_key_id": report.master_key_id,
+                }
+            )
+        )
         return
     out.print(
-        f"{done} data keys now under master key {current}; "
-        "older master keys can be retired once no backup needs them"
+        f"{report.rewrapped} data keys now under master key {report.master_key_id}; "
+        "older master keys are destroyed by `mexfi keys retire` (and the worker) once "
+        "no backup within the backup window needs them"
     )
+
+
+@keys_app.command("retire")
+def retire_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say which master keys would be retired.")
+    ] = False,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
+) -> None:
+    """Destroy master keys that no live data key and no backup within the window needs.
+
+    A master key is retired (removed from the key file; only the time is recorded, in the
+    key store) once it wraps no live data key and was superseded longer ago than the backup
+    window, MEXFI_BACKUP_WINDOW_DAYS (default 1). Key-store backups older than that, and
+    the keys of destroyed subjects they hold, can then no longer be opened. With keys from
+    MEXFI_MASTER_KEY only --dry-run works: remove the keys it lists by hand.
+    """
+    from rich.table import Table
+
+    from mexfi.secrets import master_keys_from_environment
+    from mexfi.vault import EpochSettings
+
+    settings = EpochSettings.from_env()
+    with open_vault() as vault:
+        report = vault.retire_master_keys(backup_window=settings.backup_window, dry_run=dry_run)
+    if format is OutputFormat.json:
+        payload = {
+            "dry_run": report.dry_run,
+            "at": report.at.isoformat(),
+            "backup_window_days": report.backup_window.total_seconds() / 86400,
+            "retired": list(report.retired),
+            "retirable": list(report.retirable),
+            "keys": [
+                {
+                    "id": k.id,
+                    "current": k.current,
+                    "created_at": k.created_at.isoformat(),
+                    "superseded_at": k.superseded_at and k.superseded_at.isoformat(),
+                    "retire_after": k.retire_after and k.retire_after.isoformat(),
+                    "live_data_keys": k.live_data_keys,
+                    "retirable": k.retirable,
+                }
+                for k in report.keys
+            ],
+        }
+        out.print_json(json.dumps(payload))
+        return
+    table = Table(title=f"master keys (backup window {report.backup_window})")
+    for column in ("id", "state", "superseded", "retire after", "live data keys"):
+        table.add_column(column)
+    for k in report.keys:
+        if k.current:
+            state = "current"
+        elif k.id in report.retired:
+            state = "retired now"
+        else:
+            state = "retirable" if k.retirable else "kept"
+        table.add_row(
+            k.id,
+            state,
+            k.superseded_at.isoformat() if k.superseded_at else "",
+            k.retire_after.isoformat() if k.retire_after else "",
+            str(k.live_data_keys),
+        )
+    out.print(table)
+    if report.retired:
+        out.print(f"retired {len(report.retired)} master key(s): {', '.join(report.retired)}")
+    elif report.retirable and master_keys_from_environment():
+        out.print(
+            f"retirable: {', '.join(report.retirable)}; remove them from MEXFI_MASTER_KEY "
+            "and wherever it is kept, then restart every mexfi process"
+        )
+    elif report.retirable:
+        out.print(f"would retire: {', '.join(report.retirable)} (dry run)")
+    else:
+        out.print("no master key to retire yet")
 
 
 @keys_app.command("reseal")
 def reseal_command(
-    batch_size: Annotated[int, typer.Option(min=1, help="Records resealed per commit.")] = 5000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Records resealed per commit.")
+    ] = 5000,
     format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
     ] = OutputFormat.text,
@@ -166,3 +295,89 @@ def reseal_command(
             "records left in format 1 have no key any more: a pending destruction removes "
             "them; run `mexfi retention run`"
         )
+
+
+@keys_app.command("reindex")
+def reindex_command(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Subjects reindexed per commit.")
+    ] = 500,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
+) -> None:
+    """Rebuild the phone blind index of subjects indexed before it was truncated.
+
+    The upgrade that truncated the index dropped the old values (they let anyone holding the
+    index key recover every phone); until this runs, those subjects are not found by phone.
+    Each batch commits on its own: run it again to resume.
+    """
+    with open_vault() as vault:
+        with vault.unit_of_work() as uow:
+            total = vault.phones_pending_reindex(uow)
+        done = 0
+        with Progress(
+            TextColumn("reindexing phones"), BarColumn(), MofNCompleteColumn(), console=err
+        ) as progress:
+            task = progress.add_task("reindex", total=total)
+            while True:
+                with vault.unit_of_work() as uow:
+                    count = vault.reindex_phones(uow, batch_size=batch_size)
+                if count == 0:
+                    break
+                done += count
+                progress.update(task, advance=count)
+    if format is OutputFormat.json:
+        out.print_json(json.dumps({"reindexed": done}))
+    else:
+        out.print(f"{done} subjects reindexed; every phone index is truncated")
+
+
+def scheduled_key_maintenance(vault: Vault, *, batch_size: int) -> Callable[[], None]:
+    """The worker's master-key schedule: at most every `KEY_CHECK_EVERY` (the vault's clock),
+    rotate once the epoch is over and retire what the backup window allows.
+
+    An error is reported and retried at the next check: retention goes on meanwhile.
+    """
+    from mexfi.errors import MexfiError
+    from mexfi.vault import EpochSettings
+
+    settings = EpochSettings.from_env()
+    every = min(KEY_CHECK_EVERY, settings.epoch) if settings.epoch else KEY_CHECK_EVERY
+    next_check: list[datetime | None] = [None]
+
+    def maintain() -> None:
+        now = vault.clock.now()
+        due_at = next_check[0]
+        if due_at is not None and now < due_at:
+            return
+        next_check[0] = now + every
+        try:
+            report = vault.maintain_master_keys(settings, batch_size=batch_size)
+        except MexfiError as exc:
+            err.print(f"[bold red]master keys:[/] {exc.message}")
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}")
+            return
+        if report.rotation is not None:
+            added = report.rotation.added
+            err.print(
+                f"master keys: {'added ' + added + ', ' if added else ''}"
+                f"{report.rotation.rewrapped} data keys rewrapped under "
+                f"{report.rotation.master_key_id}"
+            )
+        if report.retirement.retired:
+            err.print(f"master keys: retired {', '.join(report.retirement.retired)}")
+        if report.rotation_due:
+            err.print(
+                "[yellow]master keys:[/] the current key's epoch is over, but the keys come "
+                "from MEXFI_MASTER_KEY: put a new key first there, restart, and run "
+                "`mexfi keys rotate --resume`"
+            )
+        if report.keys_from_environment and report.retirement.retirable:
+            err.print(
+                f"[yellow]master keys:[/] {', '.join(report.retirement.retirable)} can be "
+                "retired: remove them from MEXFI_MASTER_KEY and wherever it is kept"
+            )
+
+    return maintain

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from mexfi.cli.options import OutputFormat
-from mexfi.cli.output import err, out
+from mexfi.cli.output import Force, claim_output, err, out
+
+if TYPE_CHECKING:
+    from mexfi.vault import AccessCell
 
 __all__ = ["policy_app"]
 
@@ -110,10 +113,13 @@ def render_command(
         Path | None,
         typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False),
     ] = None,
+    force: Force = False,
 ) -> None:
     """Write the human-readable privacy notice of a policy, citing its clauses."""
     from mexfi.policy import load_policy, render_notice
 
+    if output is not None:
+        claim_output(output, force=force)
     text = render_notice(load_policy(file), lang=lang.value, format=format.value)
     _emit(text, output)
 
@@ -129,11 +135,101 @@ def datamap_command(
         Path | None,
         typer.Option("--out", "-o", help="Write here instead of stdout.", show_default=False),
     ] = None,
+    force: Force = False,
 ) -> None:
     """Export the data map: categories, purposes and recipients."""
     from mexfi.policy import export_datamap, load_policy
 
+    if output is not None:
+        claim_output(output, force=force)
     _emit(export_datamap(load_policy(file), format=format.value), output)
+
+
+@policy_app.command("matrix")
+def matrix_command(
+    file: Annotated[Path, typer.Argument(help="A policy file (YAML).", show_default=False)],
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
+) -> None:
+    """Print who may reach what: every role × purpose × category × tier, allowed or not,
+    and the recorded facts an allowed cell needs (a request, a demand, a consent…)."""
+    from mexfi.policy import load_policy
+    from mexfi.vault import TIERS, access_matrix
+
+    policy = load_policy(file)
+    cells = access_matrix(policy, TIERS)
+    allowed = sum(1 for c in cells if c.allowed)
+    dimensions = {
+        "roles": len(policy.roles),
+        "purposes": len(policy.purposes),
+        "categories": len(policy.categories),
+        "tiers": len(TIERS),
+    }
+    if format is OutputFormat.json:
+        payload = {
+            "policy": policy.id,
+            "dimensions": dimensions,
+            "cells": len(cells),
+            "allowed": allowed,
+            "matrix": [
+                {
+                    "role": c.role,
+                    "purpose": c.purpose,
+                    "category": c.category,
+                    "tier": c.tier,
+                    "allowed": c.allowed,
+                    "needs": list(c.needs),
+                    "reason": c.reason,
+                    "clauses": list(c.clauses),
+                }
+                for c in cells
+            ],
+        }
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    by_key = {(c.purpose, c.role, c.category, c.tier): c for c in cells}
+    for purpose in policy.purposes:
+        table = Table(title=f"{policy.id}: purpose {purpose.id}", show_lines=False)
+        table.add_column("role", no_wrap=True)
+        for category in policy.categories:
+            table.add_column(category.id)
+        for role in policy.roles:
+            row = [role.id]
+            for category in policy.categories:
+                row.append(
+                    _matrix_cell([by_key[(purpose.id, role.id, category.id, t)] for t in TIERS])
+                )
+            table.add_row(*row)
+        out.print(table)
+    out.print(
+        f"{len(cells)} cells ({' × '.join(f'{n} {k}' for k, n in dimensions.items())}), "
+        f"{allowed} allowed; '-' denied, 'P' also the passive tier, '+fact' a recorded fact "
+        f"each read cites (req: an open verified request, rect: a rectification request "
+        f"naming the category, law: a lawful demand in force, consent: a written consent, "
+        f"opt-in: the subject's opt-in, order: an active order, own: the subject itself)"
+    )
+
+
+#: Short names of the facts in the text matrix (the JSON names them in full).
+_FACT_CODES = {
+    "open_request": "req",
+    "rectification_request": "rect",
+    "lawful_demand": "law",
+    "written_consent": "consent",
+    "opt_in": "opt-in",
+    "active_order": "order",
+    "own_data": "own",
+}
+
+
+def _matrix_cell(tiers: list[AccessCell]) -> str:
+    """One role × purpose × category cell over both tiers: '-', 'yes', 'yes P', '+facts'."""
+    active = tiers[0]
+    if not active.allowed:
+        return "-"
+    text = "yes" + (" P" if any(c.allowed for c in tiers[1:]) else "")
+    return text + "".join(f" +{_FACT_CODES.get(fact, fact)}" for fact in active.needs)
 
 
 def _emit(text: str, output: Path | None) -> None:

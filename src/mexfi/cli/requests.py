@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from mexfi.cli.context import open_vault
-from mexfi.cli.options import OutputFormat, parse_time
-from mexfi.cli.output import err, out
+from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
+from mexfi.cli.output import Force, claim_output, err, out
 from mexfi.errors import Invalid
 
 if TYPE_CHECKING:
@@ -110,11 +110,13 @@ def add_command(
     actor: ActorId = "cli",
     role: Role = "dpo",
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Receive a request, check it (TX-11) and compute its due date in working days."""
     from mexfi.requests import WrittenDetails, add_request
 
-    at = parse_time(now, "--now")
+    at = parse_time(now, "--now", allow_future=allow_future)
+    received = parse_time(received_at, "--received-at", allow_future=allow_future)
     written = WrittenDetails(
         id_document_series=id_series,
         id_document_number=id_number,
@@ -141,7 +143,7 @@ def add_command(
             written=written,
             categories=category or (),
             include_passive=include_passive,
-            received_at=parse_time(received_at, "--received-at"),
+            received_at=received,
         )
     _show(request, vault.clock.now(), format)
 
@@ -159,7 +161,8 @@ def list_command(
     """Requests by due date: what is due, what is overdue."""
     from mexfi.requests import list_requests
 
-    at = parse_time(now, "--now")
+    # A listing changes nothing: due dates may be judged as of any time.
+    at = parse_time(now, "--now", allow_future=True)
     with open_vault(clock=_clock(at)) as vault, vault.unit_of_work() as uow:
         moment = vault.clock.now()
         requests = list_requests(vault, uow, overdue=overdue, open_only=open_only, policy_id=policy)
@@ -238,11 +241,16 @@ def answer_command(
     now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
     actor: ActorId = "cli",
     role: Role = "dpo",
+    allow_future: AllowFuture = False,
+    force: Force = False,
 ) -> None:
     """Carry out a verified request; write the JSON answer and the letter (HTML, PDF)."""
     from mexfi.requests import answer_request, export_json, render_letter
 
-    at = parse_time(now, "--now")
+    at = parse_time(now, "--now", allow_future=allow_future)
+    # Refused before the request is answered: an answer is carried out once.
+    for suffix in ("json", "html", "pdf") if pdf else ("json", "html"):
+        claim_output(out_dir / f"{request_id}.{suffix}", force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial: list[Path] = []
 

@@ -6,14 +6,15 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from mexfi.cli.context import open_vault
-from mexfi.cli.options import OutputFormat, parse_time
+from mexfi.cli.context import load_policies_each, open_vault
+from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
 from mexfi.cli.output import err, out
 
 if TYPE_CHECKING:
-    from mexfi.retention import RunReport
+    from mexfi.retention import RetentionStatus, RunReport
 
 __all__ = ["retention_app", "worker_command"]
 
@@ -28,10 +29,12 @@ retention_app.add_typer(hold_app, name="hold")
 def _print_report(report: RunReport, format: OutputFormat) -> None:
     if format is OutputFormat.json:
         out.print_json(json.dumps(report.to_dict()))
+        _print_faults(report)
         return
     title = "dry run: nothing changed" if report.dry_run else f"run {report.status}"
     table = Table(title=f"retention as of {report.as_of.isoformat()} ({title})")
-    for column in ("policy", "rule", "action", "clauses", "due", "done", "records", "held"):
+    columns = ("policy", "rule", "action", "clauses", "due", "done", "records", "held", "quar.")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for rule in report.rules:
         table.add_row(
@@ -43,6 +46,7 @@ def _print_report(report: RunReport, format: OutputFormat) -> None:
             "-" if report.dry_run else str(rule.done),
             "-" if report.dry_run else str(rule.records),
             str(rule.held),
+            "-" if report.dry_run else str(rule.quarantined),
         )
     out.print(table)
     for rule in report.rules:
@@ -50,6 +54,20 @@ def _print_report(report: RunReport, format: OutputFormat) -> None:
             err.print(f"[yellow]{rule.policy_id}/{rule.rule_id}:[/] {rule.skipped}")
     if report.recovered:
         err.print(f"finished {report.recovered} destruction(s) an earlier run left pending")
+    if report.abandoned:
+        err.print(f"closed {len(report.abandoned)} run(s) killed mid-way (status `abandoned`)")
+    _print_faults(report)
+
+
+def _print_faults(report: RunReport) -> None:
+    """What failed or was quarantined, on stderr: the rest of the run went on."""
+    for error in report.errors:
+        err.print(f"[bold red]failed:[/] {escape(error.where)}: {escape(error.error)}")
+    if report.quarantined:
+        err.print(
+            f"[bold red]quarantined:[/] {report.quarantined} record(s) that would not open "
+            "(altered or corrupted); `mexfi retention status` lists them"
+        )
 
 
 @retention_app.command("run")
@@ -63,17 +81,27 @@ def run_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would happen, changing nothing.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows or subjects per commit.")] = 1000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Rows or subjects per commit.")
+    ] = 1000,
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    allow_future: AllowFuture = False,
 ) -> None:
-    """Apply every due retention rule of every loaded policy once."""
+    """Apply every due retention rule of every loaded policy once.
+
+    Each rule and each policy file stands alone: a rule that fails, a policy file that
+    does not load, or a record that would not open (quarantined) is reported, the rest is
+    done, and the exit code is 1.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from mexfi.retention import RetentionEngine, RuleOutcome
 
-    as_of = parse_time(now)
+    # A dry run changes nothing: any date may be previewed.
+    as_of = parse_time(now, allow_future=allow_future or dry_run)
+    policies, broken = load_policies_each()
     with (
-        open_vault() as vault,
+        open_vault(policies=policies) as vault,
         Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
         ) as progress,
@@ -85,9 +113,89 @@ def run_command(
                 task, description=f"{outcome.rule_id}: {outcome.done} of {outcome.due} done"
             )
 
-        engine = RetentionEngine(vault, batch_size=batch_size, on_progress=show)
+        engine = RetentionEngine(vault, batch_size=batch_size, on_progress=show, unloaded=broken)
         report = engine.run(now=as_of, dry_run=dry_run)
     _print_report(report, format)
+    if report.faulted:
+        raise typer.Exit(1)
+
+
+def _print_status(status: RetentionStatus, *, lease_seconds: float) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    runs = Table(title=f"last {len(status.runs)} run(s)")
+    for column in ("id", "status", "as of", "started", "finished", "quar.", "errors"):
+        runs.add_column(column, overflow="fold")
+    for run in status.runs:
+        state = run.status
+        seen = run.heartbeat_at or run.started_at
+        if state == "running" and (now - seen).total_seconds() > lease_seconds:
+            state = "running (no heartbeat: killed? the next run closes it)"
+        runs.add_row(
+            run.id,
+            state,
+            run.as_of.isoformat(),
+            run.started_at.isoformat(),
+            run.finished_at.isoformat() if run.finished_at else "-",
+            str(run.quarantined),
+            "\n".join(f"{e.where}: {e.error}" for e in run.errors),
+        )
+    out.print(runs)
+    # The evidence (subject, key, digest) is in `--format json`; ids are kept whole here.
+    quarantine = Table(title=f"{status.quarantined_total} quarantined record(s)")
+    quarantine.add_column("record", no_wrap=True)
+    for column in ("policy", "category", "found by", "at"):
+        quarantine.add_column(column, overflow="fold")
+    for q in status.quarantined:
+        quarantine.add_row(
+            q.record_id,
+            q.policy_id,
+            f"{q.category} ({q.tier})",
+            q.detected_by,
+            q.quarantined_at.isoformat(),
+        )
+    out.print(quarantine)
+    if status.quarantined_total > len(status.quarantined):
+        err.print(f"showing the newest {len(status.quarantined)}; `--limit` shows more")
+
+
+@retention_app.command("status")
+def status_command(
+    runs: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="How many of the latest runs to show.")
+    ] = 10,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1_000_000, help="How many quarantined records to list (newest first)."
+        ),
+    ] = 50,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """The latest runs (failures, quarantines, runs killed mid-way) and the quarantine.
+
+    A record quarantined would not open: it was altered or corrupted. Its ciphertext and a
+    SHA-256 of it are kept as evidence (never a value) until its subject is destroyed.
+    Exit code 1 if a policy file does not load, or the latest run failed in part or
+    quarantined records.
+    """
+    from mexfi.retention import DEFAULT_LEASE, retention_status
+
+    policies, broken = load_policies_each()
+    with open_vault(policies=policies) as vault, vault.unit_of_work() as uow:
+        status = retention_status(vault, uow, runs=runs, quarantined=limit)
+    if format is OutputFormat.json:
+        data = status.to_dict()
+        data["broken_policy_files"] = broken
+        out.print_json(json.dumps(data))
+    else:
+        _print_status(status, lease_seconds=DEFAULT_LEASE.total_seconds())
+        for file, error in sorted(broken.items()):
+            err.print(f"[bold red]policy file not loaded:[/] {escape(file)}: {escape(error)}")
+    latest = status.runs[0] if status.runs else None
+    if broken or (latest and (latest.errors or latest.quarantined or latest.status == "failed")):
+        raise typer.Exit(1)
 
 
 @hold_app.command("place")
@@ -216,25 +324,61 @@ def certificates_command(
 
 
 def worker_command(
-    interval: Annotated[float, typer.Option(min=0.0, help="Seconds between runs.")] = 60.0,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows or subjects per commit.")] = 1000,
+    interval: Annotated[
+        float, typer.Option(min=0.0, max=7 * 86400.0, help="Seconds between runs.")
+    ] = 60.0,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Rows or subjects per commit.")
+    ] = 1000,
     max_runs: Annotated[
-        int | None, typer.Option(help="Stop after this many runs (default: until stopped).")
+        int | None,
+        typer.Option(
+            min=1, max=1_000_000, help="Stop after this many runs (default: until stopped)."
+        ),
     ] = None,
 ) -> None:
-    """Run retention on an interval until stopped; SIGTERM finishes the batch, then exits."""
+    """Run retention on an interval until stopped; SIGTERM finishes the batch, then exits.
+
+    It also keeps the master-key epochs: a new master key when the current one is older
+    than MEXFI_KEY_EPOCH_DAYS (default 1), every data key rewrapped under it, and old keys
+    retired once MEXFI_BACKUP_WINDOW_DAYS (default 1) has passed (see `mexfi keys retire`).
+
+    No error stops it: a run that fails is reported and retried after a backoff (5 s,
+    doubling, at most 10 min); a run killed mid-way is closed by a later one. Exit code 1
+    at the end if any run failed, or a policy file did not load, or a record was quarantined.
+    """
+    from mexfi.cli.keys import scheduled_key_maintenance
     from mexfi.retention import RetentionEngine, run_worker
 
-    with open_vault() as vault:
+    policies, broken = load_policies_each()
+    faults = 0
+    with open_vault(policies=policies) as vault:
 
         def show(report: RunReport) -> None:
+            nonlocal faults
             done = sum(r.records for r in report.rules)
             err.print(f"{report.as_of.isoformat()} run {report.status}: {done} record(s)")
+            _print_faults(report)
+            faults += report.faulted
+
+        def failed(error: str, failures: int, delay: float) -> None:
+            nonlocal faults
+            faults += 1
+            err.print(
+                f"[bold red]run failed[/] ({failures} in a row): {escape(error)}; "
+                f"retrying in {delay:g} s"
+            )
 
         runs = run_worker(
-            lambda stop: RetentionEngine(vault, batch_size=batch_size, should_stop=stop),
+            lambda stop: RetentionEngine(
+                vault, batch_size=batch_size, should_stop=stop, unloaded=broken
+            ),
             interval=interval,
             max_runs=max_runs,
             on_run=show,
+            on_error=failed,
+            maintenance=scheduled_key_maintenance(vault, batch_size=batch_size),
         )
     err.print(f"worker stopped after {runs} run(s)")
+    if faults:
+        raise typer.Exit(1)

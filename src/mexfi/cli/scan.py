@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from mexfi.cli.options import OutputFormat
-from mexfi.cli.output import err, out
+from mexfi.cli.output import Force, claim_output, claim_output_dir, err, out
 from mexfi.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
@@ -72,27 +72,49 @@ def _open_out(path: Path | None) -> contextlib.AbstractContextManager[IO[str]]:
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) of a JSONL input of `{"id", "text", "lang"?}`."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    """(bytes, record) of each line of a JSONL input of `{"id", "text", "lang"?}`."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Invalid(
+                    f"{path}:{number}: not UTF-8 text",
+                    hint="convert the file to UTF-8, e.g. iconv -f cp1251 -t utf-8",
+                ) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise Invalid(f"{path}:{number}: not JSON ({exc.msg})") from exc
+            except (ValueError, RecursionError):
+                # json's own limits: an integer of thousands of digits, nesting past the stack.
+                raise Invalid(f"{path}:{number}: a number too long or nesting too deep") from None
             if not isinstance(record, dict):
                 raise Invalid(f"{path}:{number}: expected an object")
             text = record.get("text")
             if not isinstance(text, str):
                 raise Invalid(f"{path}:{number}: field 'text' must be a string")
+            # A lone surrogate (an escaped "\ud800") parses but can never be written out;
+            # only a line with escapes can hold one.
+            if "\\u" in line and not _encodable(json.dumps(record, ensure_ascii=False)):
+                raise Invalid(f"{path}:{number}: a string that is not valid Unicode")
             record_id = record.get("id")
             if not isinstance(record_id, str | int):
                 raise Invalid(f"{path}:{number}: field 'id' must be a string")
             lang = record.get("lang")
             if lang is not None and lang not in _LANGS:
                 raise Invalid(f"{path}:{number}: field 'lang' must be one of az, ru, en")
-            yield len(line.encode()), record
+            yield len(raw), record
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scan_jsonl(
@@ -120,11 +142,20 @@ def _file_texts(path: Path) -> Iterator[tuple[int, str]]:
                 yield len(line.encode()), line.rstrip("\n")
     elif suffix == ".csv":
         with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-            for row in csv.reader(handle):
-                size = sum(len(cell.encode()) + 1 for cell in row)
-                for cell in row:
-                    yield 0, cell
-                yield size, ""
+            reader = csv.reader(handle)
+            try:
+                for row in reader:
+                    size = sum(len(cell.encode()) + 1 for cell in row)
+                    for cell in row:
+                        yield 0, cell
+                    yield size, ""
+            except csv.Error as exc:
+                # e.g. a cell over csv.field_size_limit() (128 KiB): not a table of values.
+                raise Invalid(
+                    f"{path}:{reader.line_num}: not readable as CSV ({exc})",
+                    hint="scan it as .txt, or split cells longer than "
+                    f"{csv.field_size_limit() // 1024} KiB",
+                ) from None
     elif suffix == ".jsonl":
         for size, record in _records(path):
             yield size, record["text"]
@@ -217,7 +248,9 @@ def scan_command(
     db: Annotated[str | None, typer.Option("--db", help="Database URL (SQLAlchemy).")] = None,
     table: Annotated[str | None, typer.Option("--table", help="Table to scan (with --db).")] = None,
     column: Annotated[str | None, typer.Option("--column", help="Only this column.")] = None,
-    sample: Annotated[int, typer.Option("--sample", help="Rows to sample (with --db).")] = 1000,
+    sample: Annotated[
+        int, typer.Option("--sample", max=10_000_000, help="Rows to sample (with --db).")
+    ] = 1000,
     full: Annotated[bool, typer.Option("--full", help="Scan every row (with --db).")] = False,
     spark: Annotated[
         Path | None,
@@ -229,6 +262,7 @@ def scan_command(
     min_score: Annotated[
         float, typer.Option("--min-score", help="Report entities scoring at least this.")
     ] = 0.5,
+    force: Force = False,
 ) -> None:
     """Find personal data (phones, FINs, cards, names, addresses ...) in text."""
     chosen = _types(types)
@@ -244,6 +278,10 @@ def scan_command(
         )
     if out_path is not None and jsonl is None and spark is None:
         raise Invalid("--out applies to --jsonl and --spark only")
+    if out_path is not None and spark is not None:
+        claim_output_dir(out_path, force=force)  # Spark replaces the directory whole
+    elif out_path is not None:
+        claim_output(out_path, force=force)
     if jsonl is not None:
         _scan_jsonl(jsonl, out_path, types=chosen, min_score=min_score)
     elif files:
@@ -281,6 +319,7 @@ def redact_command(
     types: Annotated[
         str | None, typer.Option("--types", help="Comma-separated entity types (default: all).")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Replace personal data by type tags, masks, or keyed consistent pseudonyms."""
     from mexfi.scan import Scanner, load_key, redact
@@ -289,6 +328,8 @@ def redact_command(
         raise Invalid(f"unknown mode {mode!r}", hint="use tag, mask or pseudonym")
     if not source.is_file():
         raise NotFound(f"input file {source} does not exist")
+    if out_path is not None:
+        claim_output(out_path, force=force)
     chosen_mode = cast("Mode", mode)
     key = load_key(key_file) if mode == "pseudonym" else None
     scanner = Scanner(types=_types(types))
@@ -322,7 +363,9 @@ def redact_command(
 
 
 def bench_scan_command(
-    repeat: Annotated[int, typer.Option("--repeat", help="Timed passes over the texts.")] = 3,
+    repeat: Annotated[
+        int, typer.Option("--repeat", max=1000, help="Timed passes over the texts.")
+    ] = 3,
     presidio: Annotated[
         bool, typer.Option("--presidio/--no-presidio", help="Also run Presidio's default analyzer.")
     ] = True,

@@ -4,6 +4,10 @@ A malformed policy gets a `PolicyLoadError` whose message names the file, the
 line, the field and what was expected, for every problem found, never a bare
 traceback. Line numbers come from the YAML node tree, which is composed once
 and then constructed, so each validation location maps back to its line.
+
+A policy file is input an attacker may write: the loader refuses anchors and
+aliases (an alias bomb of a few hundred bytes expands to gigabytes), files over
+`MAX_POLICY_BYTES` and nesting deeper than `MAX_POLICY_DEPTH`, each with a line.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from mexfi.policy.references import reference_problems
 from mexfi.policy.schema import Policy
 
 __all__ = [
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_DEPTH",
     "PolicyLoadError",
     "PolicyProblem",
     "bundled_policy_dir",
@@ -31,6 +37,12 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
+
+#: The bundled policies are under 50 kB; a policy ten times larger is not a policy.
+MAX_POLICY_BYTES = 512 * 1024
+#: The bundled policies nest 6 levels deep; the composer recurses once per level, so a
+#: bound well under Python's recursion limit turns a deep file into an error, not a crash.
+MAX_POLICY_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -92,13 +104,58 @@ def _dotted(loc: Loc) -> str:
     return out
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping."""
+class _PolicyYamlLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases, deep nesting, non-scalar keys and a key
+    given twice in one mapping; a value the constructor cannot build is a located error."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed in a policy; "
+                "write each value out",
+                mark,
+            )
+        if not isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_POLICY_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_POLICY_DEPTH} levels", mark
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, KeyError, AttributeError, TypeError) as exc:
+            # PyYAML's safe constructors raise these on a value its tag cannot hold:
+            # `2026-02-30`, an integer of 5000 digits, `!!bool maybe`, `!!timestamp x`.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid {node.tag.rpartition(':')[2]} value", node.start_mark
+            ) from exc
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a key must be a plain name, not a list or a mapping",
+                key_node.start_mark,
+            )
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -108,7 +165,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return loader.construct_mapping(node)
 
 
-_UniqueKeyLoader.add_constructor(
+_PolicyYamlLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
@@ -128,15 +185,25 @@ def _expected(error: dict[str, Any]) -> str:
 
 def parse_policy(text: str, *, file: str = "<policy>") -> Policy:
     """Parse policy YAML text; raise `PolicyLoadError` naming each problem's line and field."""
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyLoadError([_too_large(file)])
+    loader: _PolicyYamlLoader | None = None
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        loader = _PolicyYamlLoader(text)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise PolicyLoadError(
             [PolicyProblem(file, line, "", f"not valid YAML: {exc.problem or exc}")]
         ) from None
+    except yaml.YAMLError as exc:
+        # The reader's errors (a control character, say) carry a position, not a mark.
+        raise PolicyLoadError([PolicyProblem(file, None, "", f"not valid YAML: {exc}")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if node is None or not isinstance(data, dict):
         raise PolicyLoadError(
             [PolicyProblem(file, 1, "", "expected a mapping with keys policy, operator, ...")]
@@ -162,16 +229,30 @@ def parse_policy(text: str, *, file: str = "<policy>") -> Policy:
     return policy
 
 
+def _too_large(file: str) -> PolicyProblem:
+    return PolicyProblem(file, None, "", f"larger than {MAX_POLICY_BYTES // 1024} KiB")
+
+
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Load and validate one policy file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # Read one byte past the cap, so a huge file is refused without being read.
+            raw = handle.read(MAX_POLICY_BYTES + 1)
     except FileNotFoundError:
         raise NotFound(
             f"policy file {path} does not exist",
             hint="bundled policies are in the policies/ folder of the repository",
         ) from None
+    except OSError as exc:
+        raise PolicyLoadError(
+            [PolicyProblem(str(path), None, "", f"cannot be read ({exc.strerror})")]
+        ) from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyLoadError([_too_large(str(path))])
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyLoadError(
             [PolicyProblem(str(path), None, "", f"not UTF-8 text ({exc.reason})")]
@@ -199,9 +280,22 @@ def bundled_policy_paths() -> list[Path]:
 
 
 def load_bundled_policies() -> dict[str, Policy]:
-    """Every policy of the policy folder, by policy id."""
+    """Every policy of the policy folder, by policy id; two files with one id are an error."""
     policies: dict[str, Policy] = {}
+    files: dict[str, Path] = {}
     for path in bundled_policy_paths():
         policy = load_policy(path)
+        first = files.setdefault(policy.id, path)
+        if first != path:
+            raise PolicyLoadError(
+                [
+                    PolicyProblem(
+                        str(path),
+                        None,
+                        "policy.id",
+                        f"policy id {policy.id!r} is already the id of {first}",
+                    )
+                ]
+            )
         policies[policy.id] = policy
     return policies

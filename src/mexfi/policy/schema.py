@@ -56,6 +56,7 @@ __all__ = [
     "Right",
     "RightKind",
     "Role",
+    "RoleAction",
     "RoleKind",
     "Sensitivity",
     "Storage",
@@ -198,6 +199,20 @@ class FieldType(StrEnum):
     DOCUMENT_NUMBER = "document_number"
 
 
+#: Field types whose values have no length: `max_length` is refused on them.
+_UNSIZED_TYPES = frozenset(
+    {
+        FieldType.BOOLEAN,
+        FieldType.INTEGER,
+        FieldType.DECIMAL,
+        FieldType.MONEY,
+        FieldType.DATE,
+        FieldType.DATETIME,
+        FieldType.GEO_POINT,
+    }
+)
+
+
 class Identifiability(StrEnum):
     """How far a field alone points at a person (for the quasi-identifier lint)."""
 
@@ -227,6 +242,21 @@ class RoleKind(StrEnum):
     COUNTERPART = "counterpart"  # another user of the service, e.g. a customer (TX-13)
     THIRD_PARTY = "third_party"
     AUTHORITY = "authority"
+
+
+class RoleAction(StrEnum):
+    """What a role may do to a subject besides reading and writing for a purpose; a role
+    does only the actions its `actions` list grants."""
+
+    SET_STATUS = "set_status"  # block, unblock (TX-1.10), prohibit (TX-3.6)
+    DESTROY = "destroy"  # crypto-shred (TX-1.11, TX-7.7, TX-8)
+    RECORD_CONSENT = "record_consent"  # record or withdraw a written consent (TX-10)
+    OPEN_ORDER = "open_order"  # start an order: its customer sees the driver (TX-13)
+    CLOSE_ORDER = "close_order"
+
+
+#: Actions only the operator's own service performs: it is the order's backend (TX-13).
+SYSTEM_ACTIONS = frozenset({RoleAction.OPEN_ORDER, RoleAction.CLOSE_ORDER})
 
 
 class RetentionTrigger(StrEnum):
@@ -364,6 +394,24 @@ class Role(Element):
     id: Slug
     kind: RoleKind
     title: Text
+    actions: list[RoleAction] = []
+
+    @model_validator(mode="after")
+    def _operator_actions(self) -> Role:
+        # TX-10: only the operator's employees and its own system act on personal data;
+        # subjects act through requests (TX-11), others not at all.
+        if self.actions and self.kind not in (RoleKind.STAFF, RoleKind.SYSTEM):
+            raise ValueError(
+                f"role {self.id!r} of kind {self.kind.value!r} may not be granted actions: "
+                "only staff and system roles act on subjects"
+            )
+        orders = sorted(a.value for a in SYSTEM_ACTIONS.intersection(self.actions))
+        if orders and self.kind is not RoleKind.SYSTEM:
+            raise ValueError(
+                f"role {self.id!r} may not be granted {', '.join(orders)}: only the system "
+                "role (the order's backend) opens and closes orders"
+            )
+        return self
 
 
 class DataSubject(Element):
@@ -382,11 +430,20 @@ class DataField(StrictModel):
     fides_category: FidesKey | None = None
     identifiability: Identifiability = Identifiability.NONE
     values: list[str] | None = None  # allowed values of an `enum` field
+    #: The longest value written: characters of text, bytes of `bytes`; unset, the vault's
+    #: default for the type (4096 characters of free text, 256 of other text).
+    max_length: Annotated[int, Field(ge=1, le=64 * 1024 * 1024)] | None = None
 
     @model_validator(mode="after")
     def _enum_has_values(self) -> DataField:
         if (self.type is FieldType.ENUM) != (self.values is not None):
             raise ValueError("`values` is required for type enum and only for it")
+        return self
+
+    @model_validator(mode="after")
+    def _max_length_of_text_or_bytes(self) -> DataField:
+        if self.max_length is not None and self.type in _UNSIZED_TYPES:
+            raise ValueError(f"`max_length` applies to text and bytes, not to {self.type.value}")
         return self
 
 
@@ -429,12 +486,21 @@ class Purpose(Element):
     roles: list[Slug] = Field(min_length=1)
     #: Categories listed here may be read for this purpose and no other (TX-17).
     exclusive: bool = False
+    #: Stricter than `exclusive`: no other purpose reaches the categories either, not even
+    #: rectification or a subject's or lawful request (TX-17: payout data is for payouts only).
+    sole_purpose: bool = False
     #: Reads for this purpose need an active order between the reader and the subject (TX-13).
     requires_active_order: bool = False
     #: A purpose that reaches data of a blocked subject (TX-1.10: clarifying the data).
     allowed_when_blocked: bool = False
     #: A purpose that may reach the passive tier (BK-3.3: only lawful and subject requests).
     reaches_passive_tier: bool = False
+
+    @model_validator(mode="after")
+    def _sole_purpose_is_exclusive(self) -> Purpose:
+        if self.sole_purpose and not self.exclusive:
+            raise ValueError("`sole_purpose` is a stricter `exclusive`: set both")
+        return self
 
 
 class RetentionRule(Element):
@@ -613,6 +679,10 @@ class Policy(StrictModel):
             if role.id == role_id:
                 return role
         raise NotDeclared("role", role_id, self.id, [r.id for r in self.roles])
+
+    def roles_for(self, action: RoleAction) -> list[Role]:
+        """The roles granted `action`."""
+        return [r for r in self.roles if action in r.actions]
 
     def categories_of(self, subject_id: str) -> list[Category]:
         return [c for c in self.categories if c.subject == subject_id]

@@ -193,8 +193,9 @@ def write_access_export(
     request_id: str | None = None,
 ) -> int:
     """Stream the access export of a subject (TX-3.3) as JSON through `write`; returns the
-    number of records written. Reads happen inside `uow`; nothing is held in memory but
-    the chunk being written."""
+    number of records written. Reads happen inside `uow` and cite the open access request
+    `request_id` (the vault refuses them otherwise); nothing is held in memory but the chunk
+    being written."""
     subject = vault.subject(uow, subject_id)
     policy = vault.policy(subject.policy_id)
     purpose = policy.requests.purposes.subject_request
@@ -247,7 +248,14 @@ def write_access_export(
         if not group:
             continue
         for record in vault.export(
-            uow, subject.id, group, purpose=purpose, actor=actor, since=since, tiers=tiers
+            uow,
+            subject.id,
+            group,
+            purpose=purpose,
+            actor=actor,
+            since=since,
+            tiers=tiers,
+            request_id=request_id,
         ):
             updated = record.updated_at
             part = b"".join(

@@ -39,6 +39,7 @@ from mexfi.requests.schemas import (
     WrittenDetails,
 )
 from mexfi.retention import holds_on
+from mexfi.scan import refuse_personal_data
 from mexfi.vault import Actor, InvalidValue, PurposeDenied, SubjectNotFound, SubjectRead, Vault
 
 __all__ = [
@@ -160,6 +161,9 @@ def _move(
     row.updated_at = now
     if state is RequestState.ANSWERED:
         row.answered_at = now
+    if state in TERMINAL_STATES:
+        # An answered or rejected request no longer opens any read of the subject's data.
+        vault.close_request(uow, row.id, at=now)
     vault.audit.append(
         uow.records, _event(vault, row, actor, state, codes=codes, count=count, at=now)
     )
@@ -191,18 +195,73 @@ def _match(
     return (found, None) if found is not None else (None, "subject_not_matched")
 
 
-def _subject_language(
-    vault: Vault, uow: UnitOfWork, policy: Policy, subject: SubjectRead | None, actor: Actor
-) -> Lang | None:
-    """The subject's interface language, where the policy derives one (TX-20 – TX-22)."""
+def _language_category(policy: Policy) -> str | None:
+    """The category the subject's interface language is derived from (TX-20 – TX-22), if
+    the request purpose reaches it."""
     mobile = policy.mobile_operator
-    if subject is None or mobile is None or "language" not in mobile.derives:
+    if mobile is None or "language" not in mobile.derives:
         return None
     purpose = policy.requests.purposes.subject_request
-    if mobile.category not in policy.purpose(purpose).categories:
+    return mobile.category if mobile.category in policy.purpose(purpose).categories else None
+
+
+def _open_bases(
+    vault: Vault,
+    uow: UnitOfWork,
+    policy: Policy,
+    row: SubjectRequest,
+    kind: RequestKind,
+    categories: Collection[str],
+    actor: Actor,
+) -> None:
+    """Record the verified request as what its reads cite (the vault checks `request_id`):
+    an access request reaches what it names (all if nothing), a rectification the
+    categories it names, any request the category its answer's language comes from."""
+    assert row.subject_id is not None  # verified requests matched their subject
+    language = _language_category(policy)
+    reach: list[str] | None = None  # None: no read under the subject-request purpose
+    if kind is RequestKind.ACCESS:
+        reach = [*categories, *([language] if categories and language else [])]
+    elif language is not None:
+        reach = [language]
+    if reach is not None:
+        vault.open_request(
+            uow,
+            row.id,
+            row.subject_id,
+            purpose=policy.requests.purposes.subject_request,
+            categories=reach,
+            include_passive=row.include_passive,
+            actor=actor,
+        )
+    if kind is RequestKind.RECTIFICATION:
+        vault.open_request(
+            uow,
+            row.id,
+            row.subject_id,
+            purpose=policy.requests.purposes.rectification,
+            categories=categories,
+            actor=actor,
+        )
+
+
+def _subject_language(
+    vault: Vault,
+    uow: UnitOfWork,
+    policy: Policy,
+    subject: SubjectRead | None,
+    actor: Actor,
+    request_id: str,
+) -> Lang | None:
+    """The subject's interface language, where the policy derives one (TX-20 – TX-22)."""
+    category = _language_category(policy)
+    if subject is None or category is None:
         return None
+    purpose = policy.requests.purposes.subject_request
     try:
-        data = vault.read(uow, subject.id, [mobile.category], purpose=purpose, actor=actor)
+        data = vault.read(
+            uow, subject.id, [category], purpose=purpose, actor=actor, request_id=request_id
+        )
     except PurposeDenied:  # a blocked subject, a role that may not: the policy's language
         return None
     for record in reversed(data.records):
@@ -261,10 +320,9 @@ def add_request(
     if unknown:
         raise InvalidRequest(f"category {unknown[0]!r} is not declared in policy {policy_id!r}")
     subject, unmatched = _match(vault, uow, policy, phone=phone, subject_id=subject_id)
-    if language is not None:
-        lang = check_lang(language)
-    else:
-        lang = _subject_language(vault, uow, policy, subject, actor) or policy.policy.language
+    # Until the request is verified nothing of the subject is read: the language the
+    # subject uses is looked up once it is (below).
+    lang = check_lang(language) if language is not None else policy.policy.language
     now = vault.clock.now()
     received = utc(received_at) if received_at is not None else now
     row = SubjectRequest(
@@ -312,6 +370,11 @@ def add_request(
         changes["reasons"] = json.dumps(reasons)
         done = _move(vault, uow, row, RequestState.REJECTED, actor, codes=reasons, changes=changes)
     else:
+        _open_bases(vault, uow, policy, row, kind, categories, actor)
+        if language is None:
+            changes["language"] = (
+                _subject_language(vault, uow, policy, subject, actor, row.id) or lang
+            )
         done = _move(vault, uow, row, RequestState.IN_PROGRESS, actor, changes=changes)
     return _to_read(vault, done)
 
@@ -369,6 +432,10 @@ def reject_request(
     if not reasons:
         raise InvalidRequest("a rejection names its reasons")
     codes = list(reasons)
+    # Stored in the request and the append-only audit log: codes, never personal data.
+    for code in codes:
+        refuse_personal_data(code, field="a rejection reason")
+    refuse_personal_data(actor.id, field="the actor id")
     row = _move(
         vault,
         uow,
@@ -385,7 +452,7 @@ def _rectify(
     vault: Vault,
     uow: UnitOfWork,
     policy: Policy,
-    subject_id: str,
+    request: RequestRead,
     changes: Mapping[str, Mapping[str, Any]] | None,
     actor: Actor,
 ) -> dict[str, Any]:
@@ -394,13 +461,19 @@ def _rectify(
             "a rectification names the records to change and their new values",
             hint="changes={record_id: {field: new value}}",
         )
-    own = vault.records_of(uow, subject_id, list(changes))
+    assert request.subject_id is not None  # verified requests matched their subject
+    own = vault.records_of(uow, request.subject_id, list(changes))
     foreign = [r for r in changes if r not in own]
     if foreign:
         raise InvalidRequest(f"record {foreign[0]!r} is not an active record of this subject")
     for record_id, values in changes.items():
         vault.rectify(
-            uow, record_id, values, actor=actor, purpose=policy.requests.purposes.rectification
+            uow,
+            record_id,
+            values,
+            actor=actor,
+            purpose=policy.requests.purposes.rectification,
+            request_id=request.id,
         )
     return {
         "records": sorted(changes),
@@ -546,7 +619,7 @@ def _carry_out(
     elif kind is RequestKind.OPERATOR_INFO:
         data = answers.operator_info_data(policy, subject.kind, lang=request.language)
     elif kind is RequestKind.RECTIFICATION:
-        outcome = _rectify(vault, uow, policy, subject.id, changes, actor)
+        outcome = _rectify(vault, uow, policy, request, changes, actor)
         count = len(outcome["records"])
         data = {"rectified": outcome}
     elif kind is RequestKind.DESTRUCTION:

@@ -40,7 +40,11 @@ class RetentionRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     dry_run: Mapped[bool]
-    #: running, complete, stopped (a SIGTERM between batches)
+    #: running, complete, stopped (a SIGTERM between batches), partial (a rule or policy
+    #: failed, the others done), failed (the run itself), abandoned (killed: closed by a
+    #: later run once its heartbeat was older than the lease)
     status: Mapped[str] = mapped_column(String(16))
+    #: Last sign of life of a running run: set at its start and after every batch.
+    heartbeat_at: Mapped[datetime | None]
     #: JSON: one object per rule with its counts.
     summary: Mapped[str] = mapped_column(Text, default="[]")

@@ -14,24 +14,34 @@ SKIP LOCKED`); SQLite takes the write lock at the start of every transaction
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mexfi.audit import AuditAction, AuditEvent
 from mexfi.db import UnitOfWork, new_id
-from mexfi.errors import Denied, Invalid
+from mexfi.errors import Denied, Invalid, MexfiError
 from mexfi.policy import Policy, RetentionAction, RetentionRule, RetentionTrigger, RoleKind
 from mexfi.retention.errors import HoldNotFound
 from mexfi.retention.models import LegalHold, RetentionRun
-from mexfi.retention.schemas import HoldRead, RuleOutcome, RunReport
+from mexfi.retention.schemas import (
+    HoldRead,
+    RetentionStatus,
+    RuleOutcome,
+    RunError,
+    RunRead,
+    RunReport,
+)
+from mexfi.scan import refuse_personal_data
 from mexfi.vault import ACTIVE, Actor, DestructionReport, Vault
 
 __all__ = [
+    "DEFAULT_LEASE",
     "RetentionEngine",
     "active_holds",
     "certificates",
@@ -39,9 +49,23 @@ __all__ = [
     "lift_hold",
     "place_hold",
     "retention_actor",
+    "retention_status",
 ]
 
 RETENTION_ACTOR_ID = "mexfi-retention"
+#: A run whose heartbeat is older than this was killed: the next run closes it.
+DEFAULT_LEASE = timedelta(minutes=15)
+#: Batches of one sweep failing in a row before the rule gives up for this run (the store
+#: is likely gone, not one batch bad).
+MAX_FAILED_BATCHES = 3
+
+
+def describe_error(exc: Exception) -> str:
+    """What went wrong, fit for a report: a mexfi error's message names ids, never values;
+    any other exception's text may carry data, so only its type is given."""
+    if isinstance(exc, MexfiError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return f"internal error {type(exc).__name__}: a bug in mexfi, please report it"
 
 
 def retention_actor(policy: Policy) -> Actor:
@@ -79,7 +103,8 @@ def place_hold(
     category: str | None = None,
     at: datetime | None = None,
 ) -> HoldRead:
-    """Put a subject, a category, or a subject's category on legal hold (DPO only)."""
+    """Put a subject, a category, or a subject's category on legal hold (DPO only); a reason
+    or actor id carrying personal data is refused (`PersonalDataInText`)."""
     policy = vault.policy(policy_id)
     if actor.role != "dpo":
         raise Denied("only the DPO places legal holds", hint="act with the policy's `dpo` role")
@@ -89,6 +114,9 @@ def place_hold(
         policy.category(category)  # NotDeclared names the declared ones
     if not reason.strip():
         raise Invalid("a hold needs a reason (the lawful request or dispute it serves)")
+    # Kept in the hold and the audit log for good: a reference, never a name or a number.
+    refuse_personal_data(reason, field="the hold's reason")
+    refuse_personal_data(actor.id, field="the actor id")
     now = at or vault.clock.now()
     pseudonym = None
     if subject_id is not None:
@@ -206,6 +234,40 @@ def certificates(
     return vault.destruction_evidence(uow, subject_id, actor=actor)
 
 
+def _run_read(row: RetentionRun) -> RunRead:
+    summary = json.loads(row.summary or "[]")
+    # Runs before the quarantine kept a list of rules; later ones an object.
+    rules = summary if isinstance(summary, list) else summary.get("rules", [])
+    errors = [] if isinstance(summary, list) else summary.get("errors", [])
+    return RunRead(
+        id=row.id,
+        as_of=row.as_of,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        status=row.status,
+        quarantined=sum(int(r.get("quarantined", 0)) for r in rules),
+        errors=tuple(RunError(e["where"], e["error"]) for e in errors),
+    )
+
+
+def retention_status(
+    vault: Vault, uow: UnitOfWork, *, runs: int = 10, quarantined: int = 50
+) -> RetentionStatus:
+    """The latest `runs` runs, the quarantine's counts and its newest `quarantined` records."""
+    rows = uow.records.scalars(
+        select(RetentionRun)
+        .where(RetentionRun.dry_run.is_(False))
+        .order_by(RetentionRun.started_at.desc(), RetentionRun.id)
+        .limit(runs)
+    )
+    return RetentionStatus(
+        runs=[_run_read(row) for row in rows],
+        quarantine_counts=vault.quarantine_counts(uow),
+        quarantined=vault.quarantined(uow, limit=quarantined),
+    )
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -216,6 +278,11 @@ class RetentionEngine:
     a legal hold keeps (certifying it once per hold), and hands the rest to the vault:
     `tier` moves their due records in the batch's transaction; `destroy_many` records
     the intent in it and shreds keys, then rows, right after it commits.
+
+    Faults stay where they are: a record that would not open is quarantined by the vault
+    and its batch goes on; each rule runs inside its own error boundary, so a rule that
+    fails is reported (`RunReport.errors`) and the next one still runs; policy files that
+    could not be loaded (`unloaded`: {file: why}) are reported by every run.
     """
 
     def __init__(
@@ -225,13 +292,21 @@ class RetentionEngine:
         batch_size: int = 1000,
         should_stop: Callable[[], bool] | None = None,
         on_progress: Callable[[RuleOutcome], None] | None = None,
+        unloaded: Mapping[str, str] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         if batch_size < 1:
             raise Invalid("batch size must be at least 1")
+        if lease <= timedelta(0):
+            raise Invalid("the lease of a run must be positive")
         self.vault = vault
         self.batch_size = batch_size
         self.should_stop = should_stop or (lambda: False)
         self.on_progress = on_progress
+        self.unloaded = dict(unloaded or {})
+        self.lease = lease
+        #: The run in progress (None in a dry run): its heartbeat is beaten after each batch.
+        self._run_id: str | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -242,36 +317,115 @@ class RetentionEngine:
         report = RunReport(
             run_id=new_id(), as_of=as_of, dry_run=dry_run, status="running", rules=[]
         )
-        if not dry_run:
-            with vault.unit_of_work() as uow:
-                uow.records.add(
-                    RetentionRun(
-                        id=report.run_id,
-                        as_of=as_of,
-                        started_at=vault.clock.now(),
-                        dry_run=False,
-                        status="running",
-                    )
+        report.errors.extend(
+            RunError(f"policy file {file}", error) for file, error in sorted(self.unloaded.items())
+        )
+        if dry_run:
+            self._apply_all(report, as_of, dry_run=True)
+            report.status = "partial" if report.errors else "complete"
+            return report
+        with vault.unit_of_work() as uow:
+            report.abandoned = self._close_abandoned(uow)
+            started = vault.clock.now()
+            uow.records.add(
+                RetentionRun(
+                    id=report.run_id,
+                    as_of=as_of,
+                    started_at=started,
+                    heartbeat_at=started,
+                    dry_run=False,
+                    status="running",
                 )
-                vault.refresh_statistics(uow)
+            )
+            vault.refresh_statistics(uow)
+        self._run_id = report.run_id
+        try:
             # Destructions a crash interrupted are finished before anything new starts.
-            report.recovered = self._recover()
-        for policy in vault.policies.values():
-            for rule in policy.retention:
-                report.rules.append(self._apply(policy, rule, as_of, dry_run))
-                if self.should_stop():
-                    break
-            if self.should_stop():
-                break
-        report.status = "stopped" if self.should_stop() else "complete"
-        if not dry_run:
-            with vault.unit_of_work() as uow:
-                run = uow.records.get(RetentionRun, report.run_id)
-                assert run is not None
-                run.status = report.status
-                run.finished_at = vault.clock.now()
-                run.summary = json.dumps([r.to_dict() for r in report.rules])
+            try:
+                report.recovered = self._recover()
+            except Exception as exc:
+                report.errors.append(RunError("pending destructions", describe_error(exc)))
+            self._apply_all(report, as_of, dry_run=False)
+        except BaseException:
+            # Not left `running` for a later run to wait a lease on: closed as failed, if the
+            # store still answers.
+            report.status = "failed"
+            with contextlib.suppress(Exception):
+                self._close(report)
+            raise
+        finally:
+            self._run_id = None
+        if self.should_stop():
+            report.status = "stopped"
+        else:
+            report.status = "partial" if report.errors else "complete"
+        self._close(report)
         return report
+
+    def _apply_all(self, report: RunReport, as_of: datetime, *, dry_run: bool) -> None:
+        """Every rule of every loaded policy, each inside its own error boundary."""
+        for policy in self.vault.policies.values():
+            for rule in policy.retention:
+                outcome = RuleOutcome(
+                    policy_id=policy.id,
+                    rule_id=rule.id,
+                    action=rule.action.value,
+                    clauses=tuple(rule.clauses),
+                    cutoff=rule.after.before(as_of),
+                )
+                report.rules.append(outcome)
+                try:
+                    self._apply(policy, rule, outcome, dry_run)
+                except Exception as exc:
+                    # The failed batch rolled back; the batches before it stay done.
+                    outcome.error = describe_error(exc)
+                if outcome.error is not None:
+                    where = f"rule {policy.id}/{rule.id}"
+                    if outcome.failed_batches:
+                        where += f" ({outcome.failed_batches} batch(es) left for the next run)"
+                    report.errors.append(RunError(where, outcome.error))
+                if self.should_stop():
+                    return
+
+    def _close(self, report: RunReport) -> None:
+        with self.vault.unit_of_work() as uow:
+            uow.records.execute(
+                update(RetentionRun)
+                .where(RetentionRun.id == report.run_id)
+                .values(
+                    status=report.status,
+                    finished_at=self.vault.clock.now(),
+                    summary=json.dumps(report.summary()),
+                )
+            )
+
+    def _close_abandoned(self, uow: UnitOfWork) -> list[str]:
+        """Close the runs left `running` by a killed process: no heartbeat within the lease."""
+        now = self.vault.clock.now()
+        last_seen = func.coalesce(RetentionRun.heartbeat_at, RetentionRun.started_at)
+        abandoned = list(
+            uow.records.scalars(
+                select(RetentionRun.id)
+                .where(RetentionRun.status == "running", last_seen < now - self.lease)
+                .order_by(RetentionRun.started_at)
+            )
+        )
+        if abandoned:
+            uow.records.execute(
+                update(RetentionRun)
+                .where(RetentionRun.id.in_(abandoned), RetentionRun.status == "running")
+                .values(status="abandoned", finished_at=now)
+            )
+        return abandoned
+
+    def _beat(self, uow: UnitOfWork) -> None:
+        """The run is alive: its heartbeat moves with every batch it commits."""
+        if self._run_id is not None:
+            uow.records.execute(
+                update(RetentionRun)
+                .where(RetentionRun.id == self._run_id)
+                .values(heartbeat_at=self.vault.clock.now())
+            )
 
     def _recover(self) -> int:
         actor = Actor(RETENTION_ACTOR_ID, "system")
@@ -286,26 +440,20 @@ class RetentionEngine:
     # ------------------------------------------------------------------ rules
 
     def _apply(
-        self, policy: Policy, rule: RetentionRule, as_of: datetime, dry_run: bool
-    ) -> RuleOutcome:
-        cutoff = rule.after.before(as_of)
-        outcome = RuleOutcome(
-            policy_id=policy.id,
-            rule_id=rule.id,
-            action=rule.action.value,
-            clauses=tuple(rule.clauses),
-            cutoff=cutoff,
-        )
+        self, policy: Policy, rule: RetentionRule, outcome: RuleOutcome, dry_run: bool
+    ) -> None:
+        cutoff = outcome.cutoff
+        assert cutoff is not None
         if rule.trigger not in (RetentionTrigger.REGISTRATION, RetentionTrigger.COLLECTION):
             outcome.skipped = (
                 f"trigger {rule.trigger.value!r} is not tracked by the store yet; "
                 "the rule was not applied"
             )
-            return outcome
+            return
         by_registration = rule.trigger is RetentionTrigger.REGISTRATION
         if dry_run:
             self._count(policy, rule, cutoff, outcome, by_registration=by_registration)
-            return outcome
+            return
         for kind, categories in _by_kind(policy, rule).items():
             if rule.action is RetentionAction.PASSIVE:
                 self._sweep(policy, rule, kind, categories, cutoff, outcome, self._tier_batch)
@@ -313,7 +461,6 @@ class RetentionEngine:
                 self._sweep(policy, rule, kind, categories, cutoff, outcome, self._destroy_batch)
             else:
                 self._sweep(policy, rule, kind, categories, cutoff, outcome, self._expire_batch)
-        return outcome
 
     def _count(
         self,
@@ -380,26 +527,44 @@ class RetentionEngine:
         by_registration = rule.trigger is RetentionTrigger.REGISTRATION
         whole_subjects = rule.action is RetentionAction.DESTROY and by_registration
         limit = self.batch_size if whole_subjects else max(1, self.batch_size // 10)
+        failed_in_a_row = 0
         while not self.should_stop():
-            with vault.unit_of_work() as uow:
-                ids = vault.due_subjects(
-                    uow,
-                    policy_id=policy.id,
-                    kind=kind,
-                    categories=categories,
-                    registered_before=cutoff if by_registration else None,
-                    collected_before=None if by_registration else cutoff,
-                    tiers=("active", "passive")
-                    if rule.action is RetentionAction.DESTROY and by_registration
-                    else (ACTIVE,),
-                    after=after,
-                    limit=limit,
-                    lock=True,
-                )
-                if not ids:
-                    return
-                after = ids[-1]
-                records = batch(uow, policy, rule, categories, ids, cutoff, outcome)
+            counts = _counts(outcome)
+            paged = False
+            try:
+                with vault.unit_of_work() as uow:
+                    ids = vault.due_subjects(
+                        uow,
+                        policy_id=policy.id,
+                        kind=kind,
+                        categories=categories,
+                        registered_before=cutoff if by_registration else None,
+                        collected_before=None if by_registration else cutoff,
+                        tiers=("active", "passive")
+                        if rule.action is RetentionAction.DESTROY and by_registration
+                        else (ACTIVE,),
+                        after=after,
+                        limit=limit,
+                        lock=True,
+                    )
+                    if not ids:
+                        return
+                    paged = True
+                    after = ids[-1]
+                    records = batch(uow, policy, rule, categories, ids, cutoff, outcome)
+                    self._beat(uow)
+            except Exception as exc:
+                # A batch's fault stays in its batch: it rolled back, its subjects wait for the
+                # next run, and the pages after it go on. No page at all, or failure after
+                # failure, ends the rule (its boundary reports it).
+                _restore_counts(outcome, counts)
+                failed_in_a_row += 1
+                if not paged or failed_in_a_row >= MAX_FAILED_BATCHES:
+                    raise
+                outcome.failed_batches += 1
+                outcome.error = describe_error(exc)
+                continue
+            failed_in_a_row = 0
             if not whole_subjects and records:
                 per_subject = records / len(ids)
                 limit = max(1, min(self.batch_size, round(self.batch_size / per_subject)))
@@ -441,6 +606,10 @@ class RetentionEngine:
     ) -> int:
         vault = self.vault
         moved_records = 0
+
+        def quarantined(count: int) -> None:
+            outcome.quarantined += count
+
         free, held = self._split_held(uow, policy, rule, categories, ids)
         if held:
             due = vault.due_records(
@@ -463,6 +632,7 @@ class RetentionEngine:
                 rule_id=rule.id,
                 clauses=rule.clauses,
                 actor=actor,
+                on_quarantine=quarantined,
             )
             count = sum(moved.values())
             outcome.due += count
@@ -520,6 +690,10 @@ class RetentionEngine:
         vault = self.vault
         destroyed = 0
         actor = retention_actor(policy)
+
+        def quarantined(count: int) -> None:
+            outcome.quarantined += count
+
         free, held = self._split_held(uow, policy, rule, categories, ids)
         vault.certify_holds(uow, held, rule_id=rule.id, clauses=rule.clauses, actor=actor)
         for free_categories, subject_ids in free.items():
@@ -535,12 +709,25 @@ class RetentionEngine:
                         actor=actor,
                         rule_id=rule.id,
                         clauses=rule.clauses,
+                        on_quarantine=quarantined,
                     )
                     outcome.due += report.records_destroyed
                     outcome.done += report.records_destroyed
                     outcome.records += report.records_destroyed
                     destroyed += report.records_destroyed
         return destroyed
+
+
+_Counts = tuple[int, int, int, int, int]
+
+
+def _counts(outcome: RuleOutcome) -> _Counts:
+    return (outcome.due, outcome.done, outcome.records, outcome.held, outcome.quarantined)
+
+
+def _restore_counts(outcome: RuleOutcome, counts: _Counts) -> None:
+    """Undo what a batch that rolled back had counted."""
+    outcome.due, outcome.done, outcome.records, outcome.held, outcome.quarantined = counts
 
 
 def _by_kind(policy: Policy, rule: RetentionRule) -> dict[str, list[str]]:

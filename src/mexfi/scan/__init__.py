@@ -6,15 +6,23 @@ threads; `evaluate` scores a scanner on labelled records; `redact` rewrites span
 """
 
 from mexfi.scan.bench import BenchResult, BenchRow, run_scan_bench
-from mexfi.scan.cards import CardHit, find_card_numbers, find_security_codes, luhn_valid
+from mexfi.scan.cards import (
+    CARD_SEPARATORS,
+    CardHit,
+    find_card_numbers,
+    find_security_codes,
+    luhn_valid,
+)
 from mexfi.scan.engine import LANGUAGES, Scanner, default_scanner, scan_text
 from mexfi.scan.entities import ENTITY_TYPES, Entity
 from mexfi.scan.evaluate import Score, Scores, evaluate, score_spans
 from mexfi.scan.redact import Mode, load_key, redact, redact_text
+from mexfi.scan.screen import PersonalDataInText, refuse_personal_data
 from mexfi.scan.spark import scan_directory
 from mexfi.scan.tables import ColumnReport, TableReport, scan_table
 
 __all__ = [
+    "CARD_SEPARATORS",
     "ENTITY_TYPES",
     "LANGUAGES",
     "BenchResult",
@@ -23,6 +31,7 @@ __all__ = [
     "ColumnReport",
     "Entity",
     "Mode",
+    "PersonalDataInText",
     "Scanner",
     "Score",
     "Scores",
@@ -35,6 +44,7 @@ __all__ = [
     "luhn_valid",
     "redact",
     "redact_text",
+    "refuse_personal_data",
     "run_scan_bench",
     "scan_directory",
     "scan_table",

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["CardHit", "find_card_numbers", "find_security_codes", "luhn_valid"]
+__all__ = ["CARD_SEPARATORS", "CardHit", "find_card_numbers", "find_security_codes", "luhn_valid"]
 
-# 13 to 19 digits, optionally grouped by single spaces or dashes; not glued to other digits.
-_CARD_RE = re.compile(r"(?<![\d])(?:\d[ \-]?){12,18}\d(?![\d])")
+#: What people put between the digit groups of a card number: spaces (also no-break and
+#: thin), dots, hyphens and Unicode dashes, alone or mixed.
+CARD_SEPARATORS = r"[ \u00a0\u2009\u202f.\-\u2010-\u2015]"
+# 13 to 19 digits, grouped by up to three separators ("4169 - 7380"); not glued to digits.
+_CARD_RE = re.compile(rf"(?<![\d])(?:\d{CARD_SEPARATORS}{{0,3}}){{12,18}}\d(?![\d])")
+_SEPARATOR_RE = re.compile(CARD_SEPARATORS)
 
 # A security code after its label, in en, az (with and without its letters) and ru.
 _CVV_RE = re.compile(
@@ -47,7 +51,7 @@ def find_card_numbers(text: str) -> list[CardHit]:
     hits = []
     for match in _CARD_RE.finditer(text):
         raw = match.group(0)
-        digits = raw.replace(" ", "").replace("-", "")
+        digits = _SEPARATOR_RE.sub("", raw)
         if 13 <= len(digits) <= 19 and luhn_valid(digits) and len(set(digits)) > 1:
             hits.append(CardHit("card_number", match.start(), match.end()))
     return hits

@@ -41,7 +41,7 @@ class TableReport:
 def _safe_url(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparseable URL>"
 
 
@@ -60,8 +60,14 @@ def scan_table(
     scanner = scanner or default_scanner()
     try:
         engine = sa.create_engine(url)
-    except (ArgumentError, NoSuchModuleError) as exc:
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise Invalid(f"cannot use database URL {_safe_url(url)}: {type(exc).__name__}") from exc
+    except ImportError as exc:
+        # SQLAlchemy knows the dialect (mysql://) but its driver is not installed here.
+        raise Unavailable(
+            f"the database driver for {_safe_url(url)} is not installed ({exc.name})",
+            hint="install that driver, or scan a sqlite:// or postgresql+psycopg:// database",
+        ) from exc
     try:
         try:
             meta = sa.MetaData()

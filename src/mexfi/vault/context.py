@@ -19,10 +19,11 @@ from mexfi.secrets import Secrets
 from mexfi.vault import crypto
 from mexfi.vault.access import check_access, check_categories
 from mexfi.vault.errors import DisclosureDenied, PurposeDenied, SubjectNotFound
+from mexfi.vault.facts import require_facts
 from mexfi.vault.keys import KeyRing
 from mexfi.vault.models import Subject
 from mexfi.vault.schemas import Actor, SubjectRead
-from mexfi.vault.values import normalise_phone
+from mexfi.vault.values import check_subject_ids, normalise_phone
 
 __all__ = ["ACTIVE", "PASSIVE", "TIERS", "SubjectLike", "VaultContext", "subject_read"]
 
@@ -71,6 +72,7 @@ class VaultContext:
         *,
         audit: AuditLog,
         clock: Clock | None = None,
+        phone_index: crypto.BlindIndexSpec | None = None,
     ) -> None:
         self.store = store
         self.policies = dict(policies)
@@ -78,6 +80,7 @@ class VaultContext:
         self.audit = audit
         self.clock: Clock = clock or SystemClock()
         self.keys = KeyRing(secrets)
+        self.phone_index_spec = phone_index or crypto.BlindIndexSpec()
         self._types: dict[tuple[str, str], dict[str, FieldType]] = {}
         self._phone_categories: dict[tuple[str, str], str | None] = {}
         self._templates: dict[tuple[object, ...], AuditTemplate] = {}
@@ -127,8 +130,15 @@ class VaultContext:
     def pseudonym(self, subject_id: str) -> str:
         return crypto.pseudonym(self.secrets.pseudonym_key, subject_id)
 
-    def phone_index(self, phone: str) -> bytes:
-        return crypto.blind_index(self.secrets.index_key, "phone", normalise_phone(phone))
+    def phone_index(self, phone: str) -> int:
+        """The truncated blind index of a phone: many numbers share each value.
+
+        The same in every policy: two independent truncated values of one phone would add
+        up their bits (CipherSweet's rule), and a subject of both operators would be found.
+        """
+        return crypto.slow_blind_index(
+            self.secrets.index_key, "phone", normalise_phone(phone), self.phone_index_spec
+        )
 
     def now(self, at: datetime | None = None) -> datetime:
         return utc(at) if at is not None else self.clock.now()
@@ -136,6 +146,7 @@ class VaultContext:
     @staticmethod
     def subject(session: Session, subject_id: str, *, lock: bool = False) -> Subject:
         """The subject's row; with `lock`, locked until the transaction ends (PostgreSQL)."""
+        check_subject_ids([subject_id])
         query = select(Subject).where(Subject.id == subject_id)
         if lock and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
@@ -247,8 +258,14 @@ class VaultContext:
         purpose: str,
         actor: Actor,
         tiers: Collection[str] = (ACTIVE,),
+        *,
+        request_id: str | None = None,
+        demand_id: str | None = None,
+        rectifying: bool = False,
     ) -> Purpose:
-        """`check_access` for this subject in every tier asked for; a denial is audited."""
+        """`check_access` for this subject in every tier asked for, then the facts the purpose
+        is bound to (`facts.require_facts`: the request, demand or consent cited); a denial
+        is audited."""
         checked: Purpose | None = None
         with self.denials_audited(uow, actor, subject, purpose, categories):
             for tier in tiers:
@@ -262,5 +279,18 @@ class VaultContext:
                     actor=actor,
                     tier=tier,
                 )
-        assert checked is not None  # callers pass at least one tier
+            assert checked is not None  # callers pass at least one tier
+            require_facts(
+                uow,
+                policy,
+                subject,
+                checked,
+                actor,
+                categories,
+                tiers,
+                request_id=request_id,
+                demand_id=demand_id,
+                rectifying=rectifying,
+                at=self.clock.now(),
+            )
         return checked

@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from mexfi.audit import AuditAction
 from mexfi.db import UnitOfWork, new_id
-from mexfi.policy import NotDeclared, RecipientBasis, RecipientKind, RightKind
+from mexfi.policy import NotDeclared, Policy, RecipientBasis, RecipientKind, RightKind, RoleAction
 from mexfi.vault.access import check_access, right_clauses
-from mexfi.vault.context import SubjectLike, VaultContext, subject_read
+from mexfi.vault.actions import authorize_action
+from mexfi.vault.context import ACTIVE, SubjectLike, VaultContext, subject_read
 from mexfi.vault.errors import DisclosureDenied, RecordNotFound
+from mexfi.vault.facts import require_facts
 from mexfi.vault.models import Disclosure, WrittenConsent
 from mexfi.vault.records import Records
 from mexfi.vault.schemas import Actor, DisclosureRead, SubjectData
@@ -46,6 +48,7 @@ class Disclosures:
         now = ctx.now(at)
         subject = ctx.subject(uow.records, subject_id)
         policy = ctx.policy(subject.policy_id)
+        self._authorize(uow, policy, subject, actor)
         try:
             declared = policy.recipient(recipient)
         except NotDeclared:
@@ -79,6 +82,28 @@ class Disclosures:
         uow.records.flush()
         return consent.id
 
+    def _authorize(
+        self, uow: UnitOfWork, policy: Policy, subject: SubjectLike, actor: Actor
+    ) -> None:
+        """TX-10: only a role granted it records or withdraws a written consent (audited)."""
+        authorize_action(
+            self.ctx,
+            uow,
+            policy,
+            [subject],
+            actor,
+            RoleAction.RECORD_CONSENT,
+            audit_action=AuditAction.CONSENT,
+            clauses=sorted(
+                {
+                    c
+                    for r in policy.recipients
+                    if r.basis is RecipientBasis.WRITTEN_CONSENT
+                    for c in r.clauses
+                }
+            ),
+        )
+
     def written_consents(self, uow: UnitOfWork, subject_id: str) -> list[str]:
         """Ids of the subject's written consents not withdrawn."""
         return list(
@@ -98,8 +123,9 @@ class Disclosures:
         consent = uow.records.get(WrittenConsent, consent_id)
         if consent is None:
             raise RecordNotFound(f"no written consent {consent_id!r}")
-        consent.withdrawn_at = now
         subject = ctx.subject(uow.records, consent.subject_id)
+        self._authorize(uow, ctx.policy(subject.policy_id), subject, actor)
+        consent.withdrawn_at = now
         ctx.audit.append(
             uow.records,
             ctx.event(
@@ -126,8 +152,10 @@ class Disclosures:
         reference: str,
         actor: Actor,
         law: str | None = None,
+        demand_id: str | None = None,
     ) -> SubjectData:
-        """Hand a subject's data to a declared recipient on the basis the policy requires."""
+        """Hand a subject's data to a declared recipient on the basis the policy requires; a
+        disclosure on a lawful request cites the recorded demand (`demand_id`)."""
         ctx = self.ctx
         categories = list(dict.fromkeys(categories))
         now = ctx.clock.now()
@@ -194,11 +222,28 @@ class Disclosures:
                 purpose_id=purpose,
                 actor=actor,
             )
+            # The facts the purpose is bound to, as for a read (a lawful demand in force whose
+            # scope covers the categories, TX-10, BK-4.2).
+            require_facts(
+                uow,
+                policy,
+                subject,
+                checked,
+                actor,
+                categories,
+                [ACTIVE],
+                request_id=None,
+                demand_id=demand_id,
+                rectifying=False,
+                at=now,
+            )
             if declared.kind is RecipientKind.COUNTERPART or checked.requires_active_order:
                 self.records.require_active_order(
                     uow, subject, actor, clauses=clauses + tuple(checked.clauses)
                 )
-        records = self.records.decrypted(uow, policy, subject.id, categories)
+        # TX-13: a counterpart is given where the driver is now, never where he has been.
+        current_only = declared.kind is RecipientKind.COUNTERPART or checked.requires_active_order
+        records = self.records.decrypted(uow, policy, subject.id, categories, latest=current_only)
         uow.records.add(
             Disclosure(
                 id=new_id(),

@@ -11,7 +11,8 @@ MexfiError
 │   └── DecryptionFailed    (crypto.py)
 └── Denied
     ├── PurposeDenied       a read or write outside what the policy allows
-    └── DisclosureDenied    a disclosure outside the recipient register
+    ├── DisclosureDenied    a disclosure outside the recipient register
+    └── ActionDenied        an action (block, destroy, consent, order) the role is not granted
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from mexfi.errors import Denied, Invalid, NotFound
 
 __all__ = [
+    "ActionDenied",
     "CardDataRefused",
     "DisclosureDenied",
     "InvalidValue",
@@ -65,5 +67,21 @@ class DisclosureDenied(Denied):
 
     def __init__(self, message: str, *, reason: str, clauses: tuple[str, ...] = ()) -> None:
         super().__init__(message)
+        self.reason = reason
+        self.clauses = clauses
+
+
+class ActionDenied(Denied):
+    """The actor's role is not granted this action on a subject by the policy."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        clauses: tuple[str, ...] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.reason = reason
         self.clauses = clauses

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mexfi.db import UnitOfWork, new_id
@@ -49,6 +49,12 @@ class KeyRing:
     def __init__(self, secrets: Secrets) -> None:
         self.secrets = secrets
         self._masters: dict[str, AESGCM] = {}
+
+    def use(self, secrets: Secrets) -> None:
+        """Wrap and unwrap with these master keys from now on (after a rotation or retirement)."""
+        self.secrets = secrets
+        # A retired master key must not outlive its removal from the key file here either.
+        self._masters.clear()
 
     # ------------------------------------------------------------------ wrapping
 
@@ -249,6 +255,13 @@ class KeyRing:
 
     # ------------------------------------------------------------------ master key rotation
 
+    def master_key_usage(self, uow: UnitOfWork) -> dict[str, int]:
+        """How many live data keys each master key wraps, by master key id."""
+        rows = uow.keys.execute(
+            select(DataKey.master_key_id, func.count()).group_by(DataKey.master_key_id)
+        )
+        return {master_key_id: int(count) for master_key_id, count in rows}
+
     def keys_pending_rotation(self, uow: UnitOfWork) -> int:
         """Data keys not yet wrapped by the current master key."""
         session = uow.keys
@@ -262,23 +275,39 @@ class KeyRing:
         records are untouched. Returns how many: 0 when the rotation is complete."""
         session = uow.keys
         current = self.secrets.current_master.id
-        query = (
-            select(DataKey)
-            .where(DataKey.master_key_id != current)
-            .order_by(DataKey.id)
-            .limit(batch_size)
-        )
-        if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        rows = list(session.scalars(query))
-        for row in rows:
-            scope = (row.subject_id, row.category, row.tier)
-            dek = crypto.open_sealed(
-                self._master(row.master_key_id),
-                row.wrapped,
-                crypto.wrap_aad(row.id, *scope),
-                what="data key",
+        rows: list[tuple[str, str, str, str, str, bytes]] = []
+        # One older master key at a time, through its index: each batch reads only keys still
+        # to rewrap (`!= current` in id order walked past every rewrapped key, every batch).
+        for master in self.secrets.master_keys:
+            if master.id == current or len(rows) >= batch_size:
+                continue
+            query = (
+                select(
+                    DataKey.id, DataKey.subject_id, DataKey.category, DataKey.tier, DataKey.wrapped
+                )
+                .where(DataKey.master_key_id == master.id)
+                .limit(batch_size - len(rows))
             )
-            row.master_key_id, row.wrapped = self._wrap(row.id, scope, dek)
-        session.flush()
-        return len(rows)
+            if is_postgres(session):
+                query = query.with_for_update(skip_locked=True)
+            rows.extend((master.id, *row) for row in session.execute(query))
+        if not rows:
+            # Keys under a master key no longer configured cannot be rewrapped: say which.
+            stray = session.scalar(
+                select(DataKey.master_key_id)
+                .where(DataKey.master_key_id.not_in([k.id for k in self.secrets.master_keys]))
+                .limit(1)
+            )
+            if stray is not None:
+                self.secrets.master(stray)  # raises Unavailable, naming it
+            return 0
+        updates = []
+        for master_id, key_id, subject, category, tier, wrapped in rows:
+            scope = (subject, category, tier)
+            dek = crypto.open_sealed(
+                self._master(master_id), wrapped, crypto.wrap_aad(key_id, *scope), what="data key"
+            )
+            new_master, new_wrapped = self._wrap(key_id, scope, dek)
+            updates.append({"id": key_id, "master_key_id": new_master, "wrapped": new_wrapped})
+        session.execute(update(DataKey), updates)
+        return len(updates)

@@ -23,10 +23,14 @@ __all__ = [
     "DestructionEvidence",
     "Disclosure",
     "FreeTextFinding",
+    "LawfulDemand",
+    "MasterKeyEpoch",
     "OrderLink",
     "PassiveRecord",
+    "QuarantinedRecord",
     "Record",
     "RecordColumns",
+    "RequestBasis",
     "Subject",
     "WrittenConsent",
 ]
@@ -35,7 +39,8 @@ ID = String(32)
 
 
 class Subject(Base):
-    """A rider, driver or customer. No personal value here: the phone is a blind index."""
+    """A rider, driver or customer. No personal value here: the phone is a blind index,
+    truncated so that many numbers share each value (`vault/phone_index.py`)."""
 
     __tablename__ = "subjects"
 
@@ -43,14 +48,20 @@ class Subject(Base):
     policy_id: Mapped[str] = mapped_column(String(80), index=True)
     kind: Mapped[str] = mapped_column(String(80))
     pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    #: The old full HMAC of the phone: always NULL since the `blind_index_v2` migration,
+    #: which cannot drop it on SQLite without copying the table (its unique constraint).
     phone_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: The phone's truncated blind index, in [0, 2**bits) and shared by many numbers; -1
+    #: while waiting for `mexfi keys reindex` (`phone_index.REINDEX`).
+    phone_bucket: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="active")
     registered_at: Mapped[datetime]
     status_changed_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("policy_id", "phone_index", name="uq_subjects_policy_phone_index"),
-        Index("ix_subjects_phone_index", "phone_index"),
+        # Not unique: subjects share values by design; lookups confirm by decrypting.
+        Index("ix_subjects_policy_phone_bucket", "policy_id", "phone_bucket"),
         # Counting a policy's subjects of a kind by age (dry runs of the retention sweeps).
         Index("ix_subjects_policy_kind_registered", "policy_id", "kind", "registered_at"),
         # The sweeps page through a policy's subjects of a kind by id (a keyset).
@@ -131,6 +142,36 @@ class PassiveRecord(RecordColumns, Base):
         ),
         {"schema": PASSIVE_SCHEMA},
     )
+
+
+class QuarantinedRecord(Base):
+    """A record that would not open (its authentication failed), moved aside so sweeps go on.
+
+    Evidence, never plaintext: where it was, the key it names, a digest of its ciphertext
+    and the ciphertext itself, still sealed under that key, so shredding the key (or the
+    subject) destroys it like any other record.
+    """
+
+    __tablename__ = "quarantined_records"
+
+    #: The record's own id.
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80), index=True)
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    category: Mapped[str] = mapped_column(String(80))
+    #: The tier the record was in.
+    tier: Mapped[str] = mapped_column(String(16))
+    collected_at: Mapped[datetime]
+    #: Shredding deletes the rows of the keys it destroyed, here too.
+    key_id: Mapped[str] = mapped_column(ID, index=True)
+    format: Mapped[int] = mapped_column(SmallInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    #: Why: `authentication_failed`.
+    reason: Mapped[str] = mapped_column(String(80))
+    #: The rule or operation that found it.
+    detected_by: Mapped[str] = mapped_column(String(80))
+    quarantined_at: Mapped[datetime]
 
 
 class FreeTextFinding(Base):
@@ -236,6 +277,47 @@ class OrderLink(Base):
     ended_at: Mapped[datetime | None]
 
 
+class RequestBasis(Base):
+    """A verified, open request of a subject, as the request workflow records it: what a read
+    for a request purpose cites (`request_id`). The vault checks it; the workflow owns it."""
+
+    __tablename__ = "request_bases"
+
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    #: The request purpose this basis opens (subject_request or rectification).
+    purpose: Mapped[str] = mapped_column(String(80), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    #: Comma-separated categories the request reaches ("" = every one the purpose covers).
+    categories: Mapped[str] = mapped_column(Text, default="")
+    include_passive: Mapped[bool] = mapped_column(default=False)
+    opened_at: Mapped[datetime]
+    #: Set when the request is answered or rejected: the basis no longer opens anything.
+    closed_at: Mapped[datetime | None]
+    opened_by: Mapped[str] = mapped_column(String(120))
+
+
+class LawfulDemand(Base):
+    """A competent authority's demand for a subject's data (TX-10, BK-4.2), recorded by the
+    DPO: lawful-request reads cite it and stay within its scope and term."""
+
+    __tablename__ = "lawful_demands"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    authority: Mapped[str] = mapped_column(String(200))
+    #: The authority's own reference of the demand (its letter or case number).
+    reference: Mapped[str] = mapped_column(String(200))
+    law: Mapped[str] = mapped_column(String(200))
+    #: Comma-separated categories the demand covers.
+    categories: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+
 class DataKey(KeyBase):
     """A per-subject, per-category, per-tier data key, wrapped by a master key.
 
@@ -255,3 +337,20 @@ class DataKey(KeyBase):
     # Not unique: a rekey creates the new key before the old one is shredded, and a record
     # names the key it was written under.
     __table_args__ = (Index("ix_data_keys_scope", "subject_id", "category", "tier"),)
+
+
+class MasterKeyEpoch(KeyBase):
+    """When a master key (its id, never the key) came, was superseded and was retired.
+
+    A master key is retired (removed from the key file) once it wraps no live data key and
+    was superseded longer ago than the backup window: no key-store backup still kept needs
+    it, and the wrapped keys of destroyed subjects in older copies can no longer be opened.
+    """
+
+    __tablename__ = "master_key_epochs"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    #: When mexfi first met it: the rotation that added it, or the first check that saw it.
+    created_at: Mapped[datetime]
+    superseded_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]

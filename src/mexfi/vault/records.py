@@ -10,7 +10,7 @@ a server-side cursor on PostgreSQL and opens each with one AEAD call.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -32,6 +32,8 @@ from mexfi.vault.models import (
     RecordColumns,
     Subject,
 )
+from mexfi.vault.phone_index import holders, lock_index, phone_field
+from mexfi.vault.quarantine import Quarantine, Suspect, open_or_suspect
 from mexfi.vault.schemas import (
     Actor,
     DestructionReport,
@@ -49,7 +51,7 @@ from mexfi.vault.sealing import (
     values_json,
 )
 from mexfi.vault.shredding import Shredder
-from mexfi.vault.values import normalise_record
+from mexfi.vault.values import check_subject_ids, normalise_record
 
 __all__ = ["Records", "free_text_findings"]
 
@@ -107,9 +109,10 @@ class PreparedRecord(NamedTuple):
 class Records:
     """The records of the subjects, in both tiers."""
 
-    def __init__(self, ctx: VaultContext, shredder: Shredder) -> None:
+    def __init__(self, ctx: VaultContext, shredder: Shredder, quarantine: Quarantine) -> None:
         self.ctx = ctx
         self.shredder = shredder
+        self.quarantine = quarantine
         self._free_text: dict[tuple[str, str], bool] = {}
 
     # ------------------------------------------------------------------ writes
@@ -211,6 +214,7 @@ class Records:
         ctx = self.ctx
         now = ctx.now()
         subject_ids = list({item.subject_id for item in items})
+        check_subject_ids(subject_ids)
         query = select(
             Subject.id, Subject.policy_id, Subject.kind, Subject.status, Subject.pseudonym
         ).where(one_of(uow.records, Subject.id, subject_ids))
@@ -288,6 +292,9 @@ class Records:
         tiers: Collection[str],
         purpose: str,
         actor: Actor,
+        *,
+        request_id: str | None = None,
+        demand_id: str | None = None,
     ) -> tuple[Subject, Policy, tuple[str, ...]]:
         """The subject, its policy and the clauses of an allowed read; a denial is audited."""
         if not tiers:
@@ -298,7 +305,17 @@ class Records:
         ctx = self.ctx
         subject = ctx.subject(uow.records, subject_id)
         policy = ctx.policy(subject.policy_id)
-        checked = ctx.authorize(uow, policy, subject, categories, purpose, actor, tiers)
+        checked = ctx.authorize(
+            uow,
+            policy,
+            subject,
+            categories,
+            purpose,
+            actor,
+            tiers,
+            request_id=request_id,
+            demand_id=demand_id,
+        )
         if checked.requires_active_order:
             with ctx.denials_audited(uow, actor, subject, purpose, categories):
                 self.require_active_order(uow, subject, actor, clauses=checked.clauses)
@@ -314,14 +331,19 @@ class Records:
         tiers: Collection[str] = (ACTIVE,),
         since: datetime | None = None,
         until: datetime | None = None,
+        latest: bool = False,
     ) -> Iterator[tuple[str, _RecordRow, bytes]]:
-        """(tier, row, format-2 plaintext) of a subject's records, streamed in index order.
+        """(tier, row, format-2 plaintext) of a subject's records, streamed in index order;
+        with `latest`, only the newest record of each category in each tier.
 
         No access check: callers check first. Rows whose key is gone (left by an
         interrupted destruction, about to be deleted) are skipped.
         """
         ctx = self.ctx
         categories = sorted(set(categories))
+        if latest and (since is not None or until is not None):
+            # A window would turn "the newest" into any point of the history (TX-13).
+            raise InvalidValue("a read of the current position takes no time window")
         if not categories:
             return
         keys = ctx.keys.live(uow, [subject_id], categories, tiers)
@@ -347,15 +369,33 @@ class Records:
                 table.key_id,
                 table.format,
                 table.payload,
-            ).where(table.subject_id == subject_id, table.category.in_(categories))
+            ).where(table.subject_id == subject_id)
             if since is not None:
                 query = query.where(table.collected_at >= ctx.now(since))
             if until is not None:
                 query = query.where(table.collected_at < ctx.now(until))
-            query = query.order_by(table.subject_id, table.category, table.collected_at, table.id)
+            queries = (
+                [
+                    # The same index, walked backwards from the newest point.
+                    query.where(table.category == category)
+                    .order_by(table.collected_at.desc(), table.id.desc())
+                    .limit(1)
+                    for category in categories
+                ]
+                if latest
+                else [
+                    query.where(table.category.in_(categories)).order_by(
+                        table.subject_id, table.category, table.collected_at, table.id
+                    )
+                ]
+            )
             # Core rows, not ORM ones: a record is never loaded as an object here.
-            result = uow.records.connection().execute(
-                query.execution_options(yield_per=STREAM_CHUNK)
+            result = (
+                row
+                for each in queries
+                for row in uow.records.connection().execute(
+                    each.execution_options(yield_per=STREAM_CHUNK)
+                )
             )
             types: dict[str, Any] = {}
             for row in result:
@@ -384,6 +424,7 @@ class Records:
         tiers: Collection[str] = (ACTIVE,),
         since: datetime | None = None,
         until: datetime | None = None,
+        latest: bool = False,
     ) -> list[RecordRead]:
         """`rows` as Python values. No access check: callers check first."""
         types = self.ctx.types
@@ -398,7 +439,14 @@ class Records:
                 tier=tier,
             )
             for tier, row, plaintext in self.rows(
-                uow, policy, subject_id, categories, tiers=tiers, since=since, until=until
+                uow,
+                policy,
+                subject_id,
+                categories,
+                tiers=tiers,
+                since=since,
+                until=until,
+                latest=latest,
             )
         ]
 
@@ -413,19 +461,38 @@ class Records:
         since: datetime | None = None,
         until: datetime | None = None,
         tiers: Collection[str] = (ACTIVE,),
+        request_id: str | None = None,
+        demand_id: str | None = None,
     ) -> SubjectData:
         """Decrypt a subject's `categories` for `purpose`; a denial raises and is audited.
 
         `tiers` may add `"passive"`: only purposes that reach the passive tier get there.
+        A request purpose cites the open request (`request_id`), a lawful request the
+        recorded demand (`demand_id`); see `facts.py`.
         """
         categories = list(dict.fromkeys(categories))
         tiers = list(dict.fromkeys(tiers))
         subject, policy, clauses = self._check_read(
-            uow, subject_id, categories, tiers, purpose, actor
+            uow,
+            subject_id,
+            categories,
+            tiers,
+            purpose,
+            actor,
+            request_id=request_id,
+            demand_id=demand_id,
         )
         ctx = self.ctx
         records = self.decrypted(
-            uow, policy, subject.id, categories, tiers=tiers, since=since, until=until
+            uow,
+            policy,
+            subject.id,
+            categories,
+            tiers=tiers,
+            since=since,
+            until=until,
+            # TX-13: during an order the customer sees where the driver is, not where he was.
+            latest=policy.purpose(purpose).requires_active_order,
         )
         ctx.audit.append(
             uow.records,
@@ -453,15 +520,33 @@ class Records:
         since: datetime | None = None,
         until: datetime | None = None,
         tiers: Collection[str] = (ACTIVE,),
+        request_id: str | None = None,
+        demand_id: str | None = None,
     ) -> Iterator[ExportedRecord]:
         """A subject's records for `purpose`, streamed: checked and audited now, rows as the
-        iterator is consumed (inside this unit of work), values as JSON text."""
+        iterator is consumed (inside this unit of work), values as JSON text. Facts are
+        cited as for `read`."""
         categories = list(dict.fromkeys(categories))
         tiers = list(dict.fromkeys(tiers))
         subject, policy, clauses = self._check_read(
-            uow, subject_id, categories, tiers, purpose, actor
+            uow,
+            subject_id,
+            categories,
+            tiers,
+            purpose,
+            actor,
+            request_id=request_id,
+            demand_id=demand_id,
         )
         ctx = self.ctx
+        if policy.purpose(purpose).requires_active_order:
+            # TX-13: the current position is read, never streamed out as a history.
+            with ctx.denials_audited(uow, actor, subject, purpose, categories):
+                raise PurposeDenied(
+                    f"purpose {purpose!r} shows the current position only: read it",
+                    reason="current_position_only",
+                    clauses=clauses,
+                )
         count = 0
         for tier in tiers:
             table = _table(tier)
@@ -531,12 +616,15 @@ class Records:
         replace: Mapping[str, bytes] | None = None,
         drop: Collection[str] = (),
         at: datetime,
-    ) -> list[str]:
+        detected_by: str,
+        actor: Actor,
+    ) -> tuple[list[str], int]:
         """Seal the scope's active records under a fresh key, but `drop`, with `replace`d
-        plaintexts; return the ids of the scope's old keys, now to be retired.
+        plaintexts; return the ids of the scope's old keys, now to be retired, and how many
+        records were quarantined because they would not open.
 
-        Whatever the old keys sealed (an old value, a dropped record) becomes unreadable
-        wherever a copy survives once they are shredded.
+        Whatever the old keys sealed (an old value, a dropped record, a quarantined one)
+        becomes unreadable wherever a copy survives once they are shredded.
         """
         ctx = self.ctx
         replace = replace or {}
@@ -548,19 +636,38 @@ class Records:
         new_key_id, new_aead = ctx.keys.create(uow, [scope], at=made_at)[scope]
         types = ctx.types(policy, category_id)
         changes = []
+        suspects: list[Suspect] = []
         for row in uow.records.execute(
             select(
-                Record.id, Record.key_id, Record.format, Record.payload, Record.updated_at
+                Record.id,
+                Record.key_id,
+                Record.format,
+                Record.payload,
+                Record.updated_at,
+                Record.collected_at,
             ).where(Record.subject_id == subject.id, Record.category == category_id)
         ):
-            record_id, key_id, record_format, payload, updated_at = row
+            record_id, key_id, record_format, payload, updated_at, collected_at = row
             aead = old.get(key_id)
             if record_id in drop or aead is None:
                 continue  # left under the old key: deleted when it is shredded
             place = (policy.id, subject.id, record_id, category_id, ACTIVE)
             plaintext = replace.get(record_id)
             if plaintext is None:
-                plaintext = open_record(aead, payload, record_format, place, types)
+                plaintext = open_or_suspect(aead, payload, record_format, place, types)
+            if plaintext is None:
+                suspects.append(
+                    Suspect(
+                        record_id,
+                        subject.id,
+                        category_id,
+                        collected_at,
+                        key_id,
+                        record_format,
+                        payload,
+                    )
+                )
+                continue
             changes.append(
                 {
                     "id": record_id,
@@ -572,7 +679,10 @@ class Records:
             )
         if changes:
             uow.records.execute(update(Record), changes)
-        return list(old)
+        quarantined = self.quarantine.move(
+            uow, policy.id, ACTIVE, suspects, detected_by=detected_by, actor=actor, at=at
+        )
+        return list(old), quarantined
 
     def rectify(
         self,
@@ -582,9 +692,11 @@ class Records:
         *,
         actor: Actor,
         purpose: str,
+        request_id: str | None = None,
     ) -> None:
         """Change fields of an active record (TX-3.5): the scope is resealed under a fresh key
-        and the old key shredded, so the old value is gone from backups too."""
+        and the old key shredded, so the old value is gone from backups too. The rectification
+        request being answered is cited (`request_id`)."""
         ctx = self.ctx
         now = ctx.now()
         row = uow.records.get(Record, record_id)
@@ -593,7 +705,16 @@ class Records:
         subject = ctx.subject(uow.records, row.subject_id, lock=True)
         policy = ctx.policy(subject.policy_id)
         category = policy.category(row.category)
-        checked = ctx.authorize(uow, policy, subject, [category.id], purpose, actor)
+        checked = ctx.authorize(
+            uow,
+            policy,
+            subject,
+            [category.id],
+            purpose,
+            actor,
+            request_id=request_id,
+            rectifying=True,
+        )
         types = ctx.types(policy, category.id)
         keys = ctx.keys.live(uow, [subject.id], [category.id], [ACTIVE])
         aead = keys.get(row.key_id)
@@ -603,13 +724,15 @@ class Records:
         before = python_values(types, open_record(aead, row.payload, row.format, place, types))
         after = normalise_record(category, {**before, **dict(values)}, policy_id=policy.id)
         self._move_phone_index(uow, policy, subject, category, before, after)
-        old_keys = self._reseal_scope(
+        old_keys, _ = self._reseal_scope(
             uow,
             subject,
             policy,
             category.id,
             replace={record_id: values_json(types, after)},
             at=now,
+            detected_by="rectification",
+            actor=actor,
         )
         self.shredder.retire(
             uow,
@@ -645,28 +768,22 @@ class Records:
         after: Mapping[str, Any],
     ) -> None:
         """Rectifying the indexed phone moves the blind index; another subject's is refused."""
-        if subject.phone_index is None or self.ctx.phone_category(policy, subject.kind) != (
+        if subject.phone_bucket is None or self.ctx.phone_category(policy, subject.kind) != (
             category.id
         ):
             return
-        phone_field = next(f.name for f in category.fields if f.type is FieldType.PHONE)
-        new_phone = after.get(phone_field)
-        if not new_phone or new_phone == before.get(phone_field):
+        field = phone_field(policy, category.id)
+        new_phone = after.get(field)
+        if not new_phone or new_phone == before.get(field):
             return
         index = self.ctx.phone_index(new_phone)
-        taken = uow.records.scalar(
-            select(Subject.id).where(
-                Subject.policy_id == policy.id,
-                Subject.phone_index == index,
-                Subject.id != subject.id,
-            )
-        )
-        if taken is not None:
+        lock_index(uow, policy.id, index)
+        if holders(self.ctx, uow, policy, new_phone, index=index, besides=subject.id):
             raise Conflict(
                 f"another subject of {policy.id!r} is registered with this phone number",
                 hint="a phone number identifies one subject; resolve the duplicate first",
             )
-        subject.phone_index = index
+        subject.phone_bucket = index
 
     def destroy_records(
         self,
@@ -682,15 +799,18 @@ class Records:
         request_id: str | None = None,
         clauses: Collection[str] = (),
         at: datetime | None = None,
+        on_quarantine: Callable[[int], None] | None = None,
     ) -> DestructionReport:
         """Destroy some active records of a scope, named or collected by `collected_before`:
         the rest is resealed under a fresh key and the old key shredded, so the destroyed
-        ones are gone from backups too."""
+        ones are gone from backups too. A kept record that would not open is quarantined
+        (and goes with the old key); `on_quarantine` hears how many."""
         ctx = self.ctx
         now = ctx.now(at)
         subject = ctx.subject(uow.records, subject_id, lock=True)
         policy = ctx.policy(subject.policy_id)
         ctx.category(policy, subject.kind, category_id)
+        self.shredder.authorize(uow, [subject], actor, clauses)
         drop = self.records_of(uow, subject.id, record_ids)
         if collected_before is not None:
             drop.update(
@@ -702,7 +822,18 @@ class Records:
                     )
                 )
             )
-        old_keys = self._reseal_scope(uow, subject, policy, category_id, drop=drop, at=now)
+        old_keys, quarantined = self._reseal_scope(
+            uow,
+            subject,
+            policy,
+            category_id,
+            drop=drop,
+            at=now,
+            detected_by=rule_id or request_id or reason,
+            actor=actor,
+        )
+        if quarantined and on_quarantine is not None:
+            on_quarantine(quarantined)
         return self.shredder.retire(
             uow,
             subject,

@@ -11,6 +11,7 @@ __all__ = [
     "DestructionReport",
     "DisclosureRead",
     "ExportedRecord",
+    "QuarantineRead",
     "RecordCreate",
     "RecordRead",
     "SubjectData",
@@ -98,6 +99,23 @@ class DestructionReport:
     at: datetime
     status: str
     hold_id: str | None = None
+
+
+@dataclass(frozen=True)
+class QuarantineRead:
+    """A record moved aside because it would not open: ids and evidence, never values."""
+
+    record_id: str
+    policy_id: str
+    subject_id: str
+    category: str
+    tier: str
+    key_id: str
+    payload_sha256: str
+    reason: str
+    detected_by: str
+    collected_at: datetime
+    quarantined_at: datetime
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,12 @@ def _open_v1(
 ) -> bytes:
     policy_id, subject_id, record_id, category, _tier = place
     values = {}
-    for name, blob in _v1_fields(payload).items():
+    try:
+        fields = _v1_fields(payload)
+    except (struct.error, UnicodeDecodeError):
+        # An altered length or name: as unauthentic as a failed tag.
+        raise _failed(place) from None
+    for name, blob in fields.items():
         aad = crypto.field_aad(policy_id, subject_id, record_id, category, name)
         try:
             raw = crypto.open_sealed(aead, blob, aad)

@@ -6,10 +6,14 @@ it and nothing behind it. It is assembled from plain parts, each one concern:
     Subjects     register, find by phone, block, page through for the sweeps
     Records      write, read, export (a stream), rectify, destroy some, reseal
     Tiering      move records to the passive tier (BK-3.3)
+    Quarantine   records that would not open, moved aside with their evidence
     Shredder     crypto-shredding with evidence, certificates, held certificates
     Disclosures  written consents, disclosures, their register
     Orders       orders that let a customer see a driver (TX-13)
+    Facts        what request, lawful and consent purposes are bound to: open requests,
+                 lawful demands, opt-ins
     KeyRing      the data keys (context.py holds it with the policies and the audit log)
+    MasterKeyEpochs  master keys rotated on a schedule and retired after the backup window
 
 Every method takes the `UnitOfWork` it works in and flushes; the caller commits once
 (see `mexfi.db`). An operation's records and its audit entries commit together; a
@@ -23,15 +27,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from mexfi.audit import AuditLog
 from mexfi.clock import Clock
 from mexfi.db import PASSIVE_SCHEMA, Store, UnitOfWork
 from mexfi.policy import Policy
 from mexfi.secrets import Secrets
+from mexfi.vault import phone_index as phones
 from mexfi.vault.context import VaultContext
+from mexfi.vault.crypto import BlindIndexSpec
 from mexfi.vault.disclosure import Disclosures
+from mexfi.vault.epochs import MasterKeyEpochs
+from mexfi.vault.facts import Facts
+from mexfi.vault.keycheck import check_keys
 from mexfi.vault.orders import Orders
+from mexfi.vault.quarantine import Quarantine
 from mexfi.vault.records import Records
 from mexfi.vault.schemas import (
     Actor,
@@ -60,6 +71,7 @@ class Vault:
         *,
         audit: AuditLog | None = None,
         clock: Clock | None = None,
+        phone_index: BlindIndexSpec | None = None,
     ) -> None:
         ctx = VaultContext(
             store,
@@ -67,12 +79,14 @@ class Vault:
             secrets,
             audit=audit or AuditLog(signing_key=secrets.audit_signing_key, clock=clock),
             clock=clock,
+            phone_index=phone_index,
         )
         self._ctx = ctx
         shredder = Shredder(ctx)
-        records = Records(ctx, shredder)
+        quarantine = Quarantine(ctx)
+        records = Records(ctx, shredder, quarantine)
         subjects = Subjects(ctx, records)
-        tiering = Tiering(ctx)
+        tiering = Tiering(ctx, quarantine)
         disclosures = Disclosures(ctx, records)
         orders = Orders(ctx)
         # subjects
@@ -102,15 +116,28 @@ class Vault:
         self.complete_destructions = shredder.complete_destructions
         self.certify_holds = shredder.certify_holds
         self.destruction_evidence = shredder.destruction_evidence
+        self.quarantined = quarantine.quarantined
+        self.quarantine_counts = quarantine.quarantine_counts
         # disclosures
         self.record_written_consent = disclosures.record_written_consent
         self.written_consents = disclosures.written_consents
         self.withdraw_written_consent = disclosures.withdraw_written_consent
         self.disclose = disclosures.disclose
         self.disclosures = disclosures.disclosures
+        # facts purposes are bound to
+        facts = Facts(ctx)
+        self.open_request = facts.open_request
+        self.close_request = facts.close_request
+        self.record_lawful_demand = facts.record_lawful_demand
+        self.record_opt_in = facts.record_opt_in
         # keys
         self.keys_pending_rotation = ctx.keys.keys_pending_rotation
         self.rotate_keys = ctx.keys.rotate_keys
+        epochs = MasterKeyEpochs(ctx)
+        self.rotate_master_key = epochs.rotate
+        self.retire_master_keys = epochs.retire
+        self.maintain_master_keys = epochs.maintain
+        self.master_key_statuses = epochs.statuses
 
     # ------------------------------------------------------------------ context
 
@@ -139,6 +166,15 @@ class Vault:
         """A loaded policy; `PolicyNotFound` naming the loaded ones otherwise."""
         return self._ctx.policy(policy_id)
 
+    def phones_pending_reindex(self, uow: UnitOfWork) -> int:
+        """Subjects still indexed under the old blind index (not findable by phone yet)."""
+        return phones.pending_reindex(uow)
+
+    def reindex_phones(self, uow: UnitOfWork, *, batch_size: int = 500) -> int:
+        """Rebuild up to `batch_size` old-scheme phone index values (flushed, not committed);
+        returns how many, 0 when none is left."""
+        return phones.reindex(self._ctx, uow, batch_size=batch_size)
+
     def pseudonym(self, subject_id: str) -> str:
         """The subject's pseudonym in the audit log and the registers."""
         return self._ctx.pseudonym(subject_id)
@@ -146,6 +182,12 @@ class Vault:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work over the vault's store."""
         return self._ctx.store.unit_of_work()
+
+    def check_keys(self, keys: Session) -> None:
+        """Refuse a master, index or pseudonym key this store was not written with (`Invalid`,
+        naming the key, never its bytes); the first call on a store writes its check row in
+        `keys` (a key-store session: `store.keys()`), flushed."""
+        check_keys(keys, self._ctx.secrets, at=self._ctx.now())
 
     # ------------------------------------------------------------------ shorthands
 

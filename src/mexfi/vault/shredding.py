@@ -6,9 +6,9 @@ A destruction is written in three commits (TX-1.11, TX-8):
    subject, the categories and the ids of the keys to destroy (one statement a batch);
 2. after that commit, the keys are deleted from the key store (one statement), and
    that commits: from here nothing they sealed can be read, backups included;
-3. then the rows sealed under them are deleted from both tiers with their findings,
-   the phone's blind index with the phone, and the evidence is completed with the
-   counts, with one audit entry for the batch: that commits.
+3. then the rows sealed under them are deleted from both tiers and the quarantine with
+   their findings, the phone's blind index with the phone, and the evidence is completed
+   with the counts, with one audit entry for the batch: that commits.
 
 A crash after 1 or 2 leaves pending evidence; `complete_destructions` (run by every
 retention sweep) picks it up and finishes 2 and 3, which are idempotent. No key is
@@ -20,26 +20,37 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 
 from mexfi.audit import AuditAction
 from mexfi.db import UnitOfWork, crash_point, new_id
-from mexfi.policy import RightKind
+from mexfi.policy import RightKind, RoleAction
 from mexfi.vault.access import check_categories, right_clauses
+from mexfi.vault.actions import authorize_action
 from mexfi.vault.bulk import bulk_insert, id_chunks, one_of
 from mexfi.vault.context import ACTIVE, PASSIVE, SubjectLike, VaultContext
 from mexfi.vault.errors import PurposeDenied, SubjectNotFound
 from mexfi.vault.models import (
+    DataKey,
     DestructionEvidence,
     FreeTextFinding,
     PassiveRecord,
+    QuarantinedRecord,
     Record,
     Subject,
 )
 from mexfi.vault.schemas import Actor, DestructionReport
 
 __all__ = ["Shredder", "evidence_read"]
+
+#: The tables a destruction deletes rows of, purged physically after it (`UnitOfWork`).
+_SHREDDED_KEYS = [cast(Table, DataKey.__table__)]
+_SHREDDED_RECORDS = [
+    cast(Table, model.__table__)
+    for model in (Record, PassiveRecord, QuarantinedRecord, FreeTextFinding, Subject)
+]
 
 #: Evidence of these reasons re-keys data (the old value is what is destroyed); its
 #: completion is not a destruction of records and writes no audit entry of its own.
@@ -74,6 +85,31 @@ class Shredder:
         self.ctx = ctx
 
     # ------------------------------------------------------------------ intent
+
+    def authorize(
+        self,
+        uow: UnitOfWork,
+        subjects: Sequence[SubjectLike],
+        actor: Actor,
+        clauses: Iterable[str] = (),
+    ) -> None:
+        """The actor's role must be granted destruction in each subject's policy (audited)."""
+        ctx = self.ctx
+        by_policy: dict[str, list[SubjectLike]] = defaultdict(list)
+        for subject in subjects:
+            by_policy[subject.policy_id].append(subject)
+        for policy_id, of_policy in sorted(by_policy.items()):
+            policy = ctx.policy(policy_id)
+            authorize_action(
+                ctx,
+                uow,
+                policy,
+                of_policy,
+                actor,
+                RoleAction.DESTROY,
+                audit_action=AuditAction.DESTROY,
+                clauses=(*clauses, *right_clauses(policy, RightKind.DESTRUCTION)),
+            )
 
     def _intend(
         self,
@@ -208,6 +244,8 @@ class Shredder:
             if subject is None:
                 raise SubjectNotFound(f"no subject {subject_id!r}")
             check_categories(ctx.policy(subject.policy_id), subject.kind, categories)
+        clauses = tuple(clauses)
+        self.authorize(uow, list(subjects.values()), actor, clauses)
         scopes = {(s, c) for s, categories in wanted for c in categories}
         key_ids: dict[str, list[str]] = defaultdict(list)
         tier_of: dict[str, str] = {}
@@ -307,6 +345,16 @@ class Shredder:
                 for record_id, key_id in result:
                     destroyed[owner[key_id]] += 1
                     gone_records.append(record_id)
+        # Quarantined records are still sealed under the key that names them: they go too.
+        for chunk in id_chunks(session, list(owner)):
+            result = session.execute(
+                delete(QuarantinedRecord)
+                .where(one_of(session, QuarantinedRecord.key_id, chunk))
+                .returning(QuarantinedRecord.id, QuarantinedRecord.key_id)
+            )
+            for record_id, key_id in result:
+                destroyed[owner[key_id]] += 1
+                gone_records.append(record_id)
         for chunk in id_chunks(session, gone_records):
             session.execute(
                 delete(FreeTextFinding).where(one_of(session, FreeTextFinding.record_id, chunk))
@@ -332,8 +380,8 @@ class Shredder:
             # Rows without an index are left alone: rewriting them touches every index.
             session.execute(
                 update(Subject)
-                .where(one_of(session, Subject.id, chunk), Subject.phone_index.is_not(None))
-                .values(phone_index=None)
+                .where(one_of(session, Subject.id, chunk), Subject.phone_bucket.is_not(None))
+                .values(phone_bucket=None)
             )
         completed = ctx.clock.now()
         by_count: dict[int, list[str]] = defaultdict(list)
@@ -383,6 +431,8 @@ class Shredder:
         )
         session.commit()
         crash_point("shred.rows-deleted")
+        # Deleted rows linger in free pages and the WAL: one purge for the whole batch.
+        uow.purge_after_commit(keys=_SHREDDED_KEYS, records=_SHREDDED_RECORDS)
         if on_complete is not None:
             on_complete(sum(destroyed.values()))
 

@@ -1,5 +1,6 @@
-"""Subjects: registered, found by phone through the blind index, blocked or prohibited, and
-paged through by the retention sweeps."""
+"""Subjects: registered, found by phone through the blind index (truncated: candidates are
+confirmed by decrypting their phone, `phone_index.py`), blocked or prohibited, and paged
+through by the retention sweeps."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, union_all
-from sqlalchemy.exc import IntegrityError
 
 from mexfi.audit import AuditAction
 from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Conflict
-from mexfi.policy import Policy, RightKind
+from mexfi.policy import Policy, RightKind, RoleAction
 from mexfi.vault.access import right_clauses
+from mexfi.vault.actions import authorize_action
 from mexfi.vault.bulk import bulk_insert, is_postgres, one_of
 from mexfi.vault.context import ACTIVE, PASSIVE, VaultContext, subject_read
 from mexfi.vault.errors import InvalidValue
 from mexfi.vault.models import DestructionEvidence, PassiveRecord, Record, Subject
+from mexfi.vault.phone_index import holders, lock_index, phone_field
 from mexfi.vault.records import Records
 from mexfi.vault.schemas import Actor, RecordCreate, SubjectRead
+from mexfi.vault.values import normalise_phone
 
 __all__ = ["STATUSES", "Subjects"]
 
@@ -42,14 +45,14 @@ class Subjects:
                 hint=f"declared: {', '.join(s.id for s in policy.subjects)}",
             )
 
-    def _row(self, policy_id: str, kind: str, at: datetime, index: bytes | None) -> Subject:
+    def _row(self, policy_id: str, kind: str, at: datetime, index: int | None) -> Subject:
         subject_id = new_id()
         return Subject(
             id=subject_id,
             policy_id=policy_id,
             kind=kind,
             pseudonym=self.ctx.pseudonym(subject_id),
-            phone_index=index,
+            phone_bucket=index,
             status="active",
             registered_at=at,
         )
@@ -71,7 +74,10 @@ class Subjects:
         policy = ctx.policy(policy_id)
         self._check_kind(policy, kind)
         now = ctx.now(at)
-        index = ctx.phone_index(lookup_phone) if lookup_phone is not None else None
+        index = None
+        if lookup_phone is not None:
+            self._check_lookup_phone(policy, kind, lookup_phone, records or {})
+            index = ctx.phone_index(lookup_phone)
         row = self._row(policy_id, kind, now, index)
         items = [
             RecordCreate(row.id, category, dict(values), now)
@@ -81,15 +87,14 @@ class Subjects:
         prepared = self.records.prepare(
             uow, policy, {row.id: row}, items, purpose=purpose, actor=actor
         )
-        if index is not None and self._phone_taken(uow, policy_id, index):
-            raise self._phone_conflict(policy_id)
+        if lookup_phone is not None and index is not None:
+            # Held until commit: the same phone registered concurrently waits, then conflicts.
+            lock_index(uow, policy_id, index)
+            if holders(ctx, uow, policy, lookup_phone, index=index):
+                raise self._phone_conflict(policy_id)
         session = uow.records
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:  # the same phone registered concurrently
-            raise self._phone_conflict(policy_id) from None
+        session.add(row)
+        session.flush()
         self.records.store(uow, policy, prepared, at=now)
         ctx.audit.append(
             session,
@@ -113,16 +118,27 @@ class Subjects:
             hint="look the subject up by phone instead",
         )
 
-    @staticmethod
-    def _phone_taken(
-        uow: UnitOfWork, policy_id: str, index: bytes, *, besides: str | None = None
-    ) -> bool:
-        query = select(Subject.id).where(
-            Subject.policy_id == policy_id, Subject.phone_index == index
-        )
-        if besides is not None:
-            query = query.where(Subject.id != besides)
-        return uow.records.scalar(query) is not None
+    def _check_lookup_phone(
+        self, policy: Policy, kind: str, phone: str, records: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """The lookup phone must be written too: a lookup confirms a candidate by decrypting
+        it, so an index value with no phone behind it would never be found."""
+        category = self.ctx.phone_category(policy, kind)
+        if category is None:
+            raise InvalidValue(
+                f"subjects of kind {kind!r} in policy {policy.id!r} have no phone category "
+                "to look them up by",
+                hint="register them without a lookup phone",
+            )
+        field = phone_field(policy, category)
+        written = records.get(category, {}).get(field)
+        if not isinstance(written, str) or normalise_phone(written) != normalise_phone(phone):
+            raise InvalidValue(
+                f"the lookup phone must also be written as field {field!r} of category "
+                f"{category!r}",
+                hint="lookups confirm a candidate by decrypting that field; pass the same "
+                "number in both",
+            )
 
     def register_many(
         self,
@@ -150,6 +166,7 @@ class Subjects:
                     "kind": r.kind,
                     "pseudonym": r.pseudonym,
                     "phone_index": None,
+                    "phone_bucket": None,
                     "status": "active",
                     "registered_at": now,
                     "status_changed_at": None,
@@ -172,13 +189,11 @@ class Subjects:
         return [subject_read(r) for r in rows]
 
     def find_by_phone(self, uow: UnitOfWork, policy_id: str, phone: str) -> SubjectRead | None:
-        """The subject registered with this phone, through the blind index only."""
-        self.ctx.policy(policy_id)
-        index = self.ctx.phone_index(phone)
-        row = uow.records.scalar(
-            select(Subject).where(Subject.policy_id == policy_id, Subject.phone_index == index)
-        )
-        return subject_read(row) if row is not None else None
+        """The subject registered with this phone: the blind index names the candidates, and
+        decrypting their phone field picks the one (if any) that holds it."""
+        ctx = self.ctx
+        found = holders(ctx, uow, ctx.policy(policy_id), phone)
+        return subject_read(ctx.subject(uow.records, found[0])) if found else None
 
     def subject(self, uow: UnitOfWork, subject_id: str) -> SubjectRead:
         """A subject by id; `SubjectNotFound` otherwise."""
@@ -206,9 +221,20 @@ class Subjects:
             else (RightKind.BLOCKING,)
         )
         row = ctx.subject(uow.records, subject_id, lock=True)
+        policy = ctx.policy(row.policy_id)
+        clauses = right_clauses(policy, *kinds)
+        authorize_action(
+            ctx,
+            uow,
+            policy,
+            [row],
+            actor,
+            RoleAction.SET_STATUS,
+            audit_action=action,
+            clauses=clauses,
+        )
         row.status = status
         row.status_changed_at = now
-        clauses = right_clauses(ctx.policy(row.policy_id), *kinds)
         ctx.audit.append(
             uow.records,
             ctx.event(action, actor, subject=row, clauses=clauses, reason=reason, at=now),

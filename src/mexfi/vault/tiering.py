@@ -6,13 +6,14 @@ missing), opens each record once and seals it once under the passive key with th
 passive tier in its associated data, copies the rows into `passive_records` (COPY on
 PostgreSQL), deletes them from `records` by id, and writes one audit entry naming
 every subject with its count. Nothing is ever in both tiers: insert and delete
-commit together.
+commit together. A record that would not open is quarantined in the same transaction
+(`quarantine.py`) and the batch goes on.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -22,8 +23,9 @@ from mexfi.db import UnitOfWork
 from mexfi.vault.bulk import bulk_insert_values, id_chunks, one_of
 from mexfi.vault.context import ACTIVE, PASSIVE, VaultContext
 from mexfi.vault.models import PassiveRecord, Record
+from mexfi.vault.quarantine import Quarantine, Suspect, open_or_suspect
 from mexfi.vault.schemas import Actor
-from mexfi.vault.sealing import FORMAT, open_record, seal_record
+from mexfi.vault.sealing import FORMAT, seal_record
 
 __all__ = ["Tiering"]
 
@@ -45,8 +47,9 @@ _PASSIVE_COLUMNS = (
 class Tiering:
     """Moving records past their active period into the passive tier."""
 
-    def __init__(self, ctx: VaultContext) -> None:
+    def __init__(self, ctx: VaultContext, quarantine: Quarantine) -> None:
         self.ctx = ctx
+        self.quarantine = quarantine
 
     def tier(
         self,
@@ -60,9 +63,11 @@ class Tiering:
         clauses: Iterable[str],
         actor: Actor,
         at: datetime | None = None,
+        on_quarantine: Callable[[int], None] | None = None,
     ) -> dict[str, int]:
         """Move these subjects' active records of `categories` collected at or before
-        `collected_before` to the passive tier; {subject id: records moved}."""
+        `collected_before` to the passive tier; {subject id: records moved}. Records that
+        would not open are quarantined instead; `on_quarantine` hears how many."""
         ctx = self.ctx
         policy = ctx.policy(policy_id)
         now = ctx.now(at)
@@ -102,20 +107,27 @@ class Tiering:
         )
         moved: list[tuple[object, ...]] = []
         gone = []
+        suspects: list[Suspect] = []
         per_subject: Counter[str] = Counter()
         types_of = {c: ctx.types(policy, c) for c in categories}
         for record_id, subject_id, category, collected_at, updated_at, key_id, fmt, payload in rows:
-            gone.append(record_id)
             aead = active.get(key_id)
             if aead is None:
+                gone.append(record_id)
                 continue  # its key was shredded: nothing left to keep
-            plaintext = open_record(
+            plaintext = open_or_suspect(
                 aead,
                 payload,
                 fmt,
                 (policy.id, subject_id, record_id, category, ACTIVE),
                 types_of[category],
             )
+            if plaintext is None:
+                suspects.append(
+                    Suspect(record_id, subject_id, category, collected_at, key_id, fmt, payload)
+                )
+                continue
+            gone.append(record_id)
             passive_key_id, passive_aead = passive[(subject_id, category, PASSIVE)]
             moved.append(
                 (
@@ -160,4 +172,16 @@ class Tiering:
                     at=now,
                 ),
             )
+        quarantined = self.quarantine.move(
+            uow,
+            policy.id,
+            ACTIVE,
+            suspects,
+            detected_by=rule_id,
+            actor=actor,
+            clauses=clauses,
+            at=now,
+        )
+        if quarantined and on_quarantine is not None:
+            on_quarantine(quarantined)
         return dict(per_subject)

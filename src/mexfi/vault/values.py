@@ -2,15 +2,16 @@
 
 Normalisation happens before sealing so equal values look equal after opening
 (an E.164 phone, a lower-case e-mail domain, a `Decimal` amount). Card data is
-refused here (TX-14, TX-15). Every error names the field and what was expected,
-never the value.
+refused here (TX-14, TX-15), and so is a value longer than its field's
+`max_length` (or the type's default), before anything scans or seals it. Every
+error names the field and what was expected, never the value.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,10 +19,27 @@ from typing import Any
 import phonenumbers
 
 from mexfi.policy import Category, DataField, FieldType
-from mexfi.scan import find_card_numbers, find_security_codes, luhn_valid
-from mexfi.vault.errors import CardDataRefused, InvalidValue, UndeclaredData
+from mexfi.scan import CARD_SEPARATORS, find_card_numbers, find_security_codes, luhn_valid
+from mexfi.vault.errors import CardDataRefused, InvalidValue, SubjectNotFound, UndeclaredData
 
-__all__ = ["field_types", "normalise_phone", "normalise_record"]
+__all__ = [
+    "BYTES_MAX_LENGTH",
+    "FREE_TEXT_MAX_LENGTH",
+    "TEXT_MAX_LENGTH",
+    "check_subject_ids",
+    "field_types",
+    "max_length",
+    "normalise_phone",
+    "normalise_record",
+]
+
+#: Default `max_length` of free text (text, address), in characters: a note, not a document.
+FREE_TEXT_MAX_LENGTH = 4096
+#: Default `max_length` of every other text type (names, numbers, codes), in characters.
+TEXT_MAX_LENGTH = 256
+#: Default `max_length` of bytes (a photograph), in bytes.
+BYTES_MAX_LENGTH = 10 * 1024 * 1024
+_FREE_TEXT = {FieldType.TEXT, FieldType.ADDRESS}
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _DIGITS_RE = re.compile(r"^\d+$")
@@ -31,6 +49,20 @@ _BIC_RE = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 #: Field types whose content is checked for card data. A transport card number is not a bank
 #: card (BK-2.2) and a payout card number is declared by TX-16; both are validated by type.
 _CARD_EXEMPT = {FieldType.TRANSPORT_CARD_NUMBER, FieldType.PAYMENT_CARD_NUMBER, FieldType.BYTES}
+
+
+#: Every subject id is `mexfi.db.new_id()`: 32 lower-case hex digits.
+_SUBJECT_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def check_subject_ids(subject_ids: Iterable[object]) -> None:
+    """`SubjectNotFound` for an id no subject can have, before it reaches a query (where a
+    lone surrogate or a NUL would fail inside the database driver)."""
+    for subject_id in subject_ids:
+        if not (isinstance(subject_id, str) and _SUBJECT_ID_RE.fullmatch(subject_id)):
+            raise SubjectNotFound(
+                "no subject: the id given is not a subject id", hint="a subject id is 32 hex digits"
+            )
 
 
 def normalise_phone(value: str, *, region: str = "AZ") -> str:
@@ -81,9 +113,28 @@ def _bad(category: Category, field: DataField, expected: str) -> InvalidValue:
     return InvalidValue(f"{_where(category, field)} expects {expected}")
 
 
+def max_length(field: DataField) -> int:
+    """The longest value `field` accepts: its `max_length`, else the default of its type."""
+    if field.max_length is not None:
+        return field.max_length
+    if field.type is FieldType.BYTES:
+        return BYTES_MAX_LENGTH
+    return FREE_TEXT_MAX_LENGTH if field.type in _FREE_TEXT else TEXT_MAX_LENGTH
+
+
+def _check_length(category: Category, field: DataField, size: int, unit: str) -> None:
+    limit = max_length(field)
+    if size > limit:
+        raise InvalidValue(
+            f"{_where(category, field)} is {size} {unit} long; at most {limit} are accepted",
+            hint="shorten the value, or declare a larger `max_length` for the field in the policy",
+        )
+
+
 def _n_bytes(category: Category, field: DataField, value: Any) -> Any:
     if not isinstance(value, bytes | bytearray | memoryview):
         raise _bad(category, field, "bytes")
+    _check_length(category, field, memoryview(value).nbytes, "bytes")
     return bytes(value)
 
 
@@ -154,6 +205,8 @@ def _n_text(category: Category, field: DataField, value: Any) -> Any:
     kind = field.type
     if not isinstance(value, str):
         raise _bad(category, field, "text")
+    # Before the card check and the scanner, whose cost grows with the text.
+    _check_length(category, field, len(value), "characters")
     text = value.strip()
     if field.required and not text:
         raise _bad(category, field, "a non-empty text")
@@ -196,7 +249,7 @@ def _t_last4(category: Category, field: DataField, text: str) -> str:
     return text
 
 
-_SEPARATORS = re.compile(r"[ \-]")
+_SEPARATORS = re.compile(CARD_SEPARATORS)
 
 
 def _t_payment_card(category: Category, field: DataField, text: str) -> str:
