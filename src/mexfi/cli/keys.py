@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mexfi.cli.context import open_vault
 from mexfi.cli.options import OutputFormat
-from mexfi.cli.output import err, out
+from mexfi.cli.output import err, out, when
 
 if TYPE_CHECKING:
     from mexfi.vault import Vault
@@ -224,7 +224,8 @@ def retire_command(
         }
         out.print_json(json.dumps(payload))
         return
-    table = Table(title=f"master keys (backup window {report.backup_window})")
+    window_days = report.backup_window.total_seconds() / 86400
+    table = Table(title=f"master keys (backup window {window_days:g} days)")
     for column in ("id", "state", "superseded", "retire after", "live data keys"):
         table.add_column(column)
     for k in report.keys:
@@ -237,8 +238,8 @@ def retire_command(
         table.add_row(
             k.id,
             state,
-            k.superseded_at.isoformat() if k.superseded_at else "",
-            k.retire_after.isoformat() if k.retire_after else "",
+            when(k.superseded_at),
+            when(k.retire_after),
             str(k.live_data_keys),
         )
     out.print(table)

@@ -8,13 +8,14 @@ a report written over keys.json would make every stored record unreadable.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-__all__ = ["Force", "claim_output", "claim_output_dir", "err", "out"]
+__all__ = ["Force", "claim_output", "claim_output_dir", "err", "out", "when"]
 
 Force = Annotated[
     bool,
@@ -105,3 +106,10 @@ def claim_output_dir(path: Path, *, force: bool, option: str = "--out") -> None:
             f"{option} {path} is not empty and would be replaced",
             hint="pass --force to replace it, or choose another directory",
         )
+
+
+def when(moment: datetime | None) -> str:
+    """A time for a table cell: UTC to the second ("-" for none); JSON keeps it whole."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")

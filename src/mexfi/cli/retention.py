@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mexfi.cli.context import load_policies_each, open_vault
 from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
-from mexfi.cli.output import err, out
+from mexfi.cli.output import err, out, when
 
 if TYPE_CHECKING:
     from mexfi.retention import RetentionStatus, RunReport
@@ -124,24 +124,21 @@ def _print_status(status: RetentionStatus, *, lease_seconds: float) -> None:
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    runs = Table(title=f"last {len(status.runs)} run(s)")
-    for column in ("id", "status", "as of", "started", "finished", "quar.", "errors"):
-        runs.add_column(column, overflow="fold")
+    # One block a run: a 32-character id and four times do not fit a table at 80 columns.
+    out.print(f"last {len(status.runs)} run(s)", style="bold")
     for run in status.runs:
         state = run.status
         seen = run.heartbeat_at or run.started_at
         if state == "running" and (now - seen).total_seconds() > lease_seconds:
             state = "running (no heartbeat: killed? the next run closes it)"
-        runs.add_row(
-            run.id,
-            state,
-            run.as_of.isoformat(),
-            run.started_at.isoformat(),
-            run.finished_at.isoformat() if run.finished_at else "-",
-            str(run.quarantined),
-            "\n".join(f"{e.where}: {e.error}" for e in run.errors),
-        )
-    out.print(runs)
+        out.print(f"{run.id}  {state}")
+        out.print(f"  as of {when(run.as_of)}; {run.quarantined} quarantined")
+        out.print(f"  started {when(run.started_at)}, finished {when(run.finished_at)}")
+        for error in run.errors:
+            out.print(f"  error in {escape(error.where)}: {escape(error.error)}")
+    if not status.quarantined_total:
+        out.print("0 quarantined records")
+        return
     # The evidence (subject, key, digest) is in `--format json`; ids are kept whole here.
     quarantine = Table(title=f"{status.quarantined_total} quarantined record(s)")
     quarantine.add_column("record", no_wrap=True)
@@ -153,7 +150,7 @@ def _print_status(status: RetentionStatus, *, lease_seconds: float) -> None:
             q.policy_id,
             f"{q.category} ({q.tier})",
             q.detected_by,
-            q.quarantined_at.isoformat(),
+            when(q.quarantined_at),
         )
     out.print(quarantine)
     if status.quarantined_total > len(status.quarantined):
