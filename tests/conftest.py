@@ -89,6 +89,8 @@ def _isolated_mexfi_environment(
         if name.startswith("MEXFI_") and not name.startswith("MEXFI_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path_factory.mktemp("mexfi-data")))
+    # The staff id commands record as the person acting (they refuse without one).
+    monkeypatch.setenv("MEXFI_ACTOR", "dpo-test")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

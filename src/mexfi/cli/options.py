@@ -14,6 +14,7 @@ from mexfi.errors import Invalid
 __all__ = [
     "FUTURE_SLACK",
     "MAX_ARGUMENT_LENGTH",
+    "ActorId",
     "AllowFuture",
     "OutputFormat",
     "check_arguments",
@@ -36,6 +37,19 @@ AllowFuture = Annotated[
     typer.Option(
         "--allow-future",
         help="Accept a time more than a day ahead of the clock (a rehearsal; it changes data).",
+    ),
+]
+
+
+#: Who acts, where a person acts: never defaulted (a default would record "cli" as the person
+#: who destroyed data). Staff ids, never names: the services refuse personal data here.
+ActorId = Annotated[
+    str,
+    typer.Option(
+        "--actor",
+        envvar="MEXFI_ACTOR",
+        show_envvar=True,
+        help="Who acts: your staff id (never a name). Or set MEXFI_ACTOR.",
     ),
 ]
 

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mexfi.cli.context import open_vault
-from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
+from mexfi.cli.options import ActorId, AllowFuture, OutputFormat, parse_time
 from mexfi.cli.output import Force, claim_output, err, out
 from mexfi.errors import Invalid
 
@@ -47,9 +47,6 @@ def _actor(actor_id: str, role: str) -> Any:
     return Actor(actor_id, role)
 
 
-ActorId = Annotated[
-    str, typer.Option("--actor", help="Who handles the request (an id, never a name).")
-]
 Role = Annotated[str, typer.Option("--role", help="The handler's role in the policy.")]
 
 
@@ -69,6 +66,7 @@ def _show(request: RequestRead, now: datetime, format: OutputFormat) -> None:
 
 @requests_app.command("add")
 def add_command(
+    actor: ActorId,
     policy: Annotated[str, typer.Option("--policy", help="Policy id, e.g. taxsee_driver.")],
     kind: Annotated[str, typer.Option("--kind", help="access, destruction, blocking, …")],
     channel: Annotated[
@@ -107,7 +105,6 @@ def add_command(
     ] = None,
     signed: Annotated[bool, typer.Option("--signed", help="The request is signed.")] = False,
     now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
-    actor: ActorId = "cli",
     role: Role = "dpo",
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
     allow_future: AllowFuture = False,
@@ -229,6 +226,7 @@ def _changes(values: list[str]) -> dict[str, dict[str, str]]:
 
 @requests_app.command("answer")
 def answer_command(
+    actor: ActorId,
     request_id: Annotated[str, typer.Argument(help="Request id.")],
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for <id>.json, <id>.html, <id>.pdf.")
@@ -239,7 +237,6 @@ def answer_command(
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF letter.")] = True,
     now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
-    actor: ActorId = "cli",
     role: Role = "dpo",
     allow_future: AllowFuture = False,
     force: Force = False,
@@ -296,9 +293,9 @@ def answer_command(
 
 @requests_app.command("reject")
 def reject_command(
+    actor: ActorId,
     request_id: Annotated[str, typer.Argument(help="Request id.")],
     reason: Annotated[list[str], typer.Option("--reason", help="A reason code (repeatable).")],
-    actor: ActorId = "cli",
     role: Role = "dpo",
 ) -> None:
     """Close an open request with reasons (e.g. identity_not_confirmed)."""

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mexfi.cli.context import load_policies_each, open_vault
-from mexfi.cli.options import AllowFuture, OutputFormat, parse_time
+from mexfi.cli.options import ActorId, AllowFuture, OutputFormat, parse_time
 from mexfi.cli.output import err, out, when
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def status_command(
 def hold_place_command(
     policy: Annotated[str, typer.Option(help="Policy id, e.g. taxsee_driver.")],
     reason: Annotated[str, typer.Option(help="The lawful request or dispute it serves.")],
-    actor: Annotated[str, typer.Option(help="The DPO's id (no personal data).")],
+    actor: ActorId,
     subject: Annotated[str | None, typer.Option(help="Subject id.")] = None,
     category: Annotated[str | None, typer.Option(help="Category id.")] = None,
 ) -> None:
@@ -223,7 +223,7 @@ def hold_place_command(
 @hold_app.command("lift")
 def hold_lift_command(
     hold_id: Annotated[str, typer.Argument(help="The hold's id.")],
-    actor: Annotated[str, typer.Option(help="The DPO's id.")],
+    actor: ActorId,
 ) -> None:
     """Lift a legal hold; the next run applies the rules it held back."""
     from mexfi.retention import lift_hold
