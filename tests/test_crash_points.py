@@ -34,11 +34,12 @@ from mexfi.audit import verify_log
 from mexfi.clock import FixedClock
 from mexfi.db import Store
 from mexfi.policy import Policy
-from mexfi.requests import WrittenDetails, add_request, answer_request
+from mexfi.requests import WrittenDetails, answer_request
 from mexfi.retention import RetentionEngine
 from mexfi.secrets import Secrets, save_key_file
 from mexfi.vault import RecordCreate, Vault
 from tests.conftest import REPO, _drop_schemas, _migrated, make_store_config
+from tests.requests.conftest import add
 from tests.vault.conftest import DPO, SERVICE, SUPPORT
 from tests.vault.test_vault import register_driver, register_rider
 
@@ -112,16 +113,18 @@ def _setup(backend: str, directory: Path, policies: dict[str, Policy]) -> Iterat
         ("rectification", "rectification", ids["rider"], None),
     ):
         with vault.unit_of_work() as uow:
-            request = add_request(
-                vault,
-                uow,
-                policy_id=vault.subject(uow, subject).policy_id,
-                kind=kind,
-                channel="written",
-                actor=DPO,
-                subject_id=subject,
-                written=written,
-            )
+            policy_id = vault.subject(uow, subject).policy_id
+        # Received and verified through the real flow (a code sent to the subject's phone).
+        request = add(
+            vault,
+            policy_id=policy_id,
+            kind=kind,
+            channel="written",
+            actor=DPO,
+            subject_id=subject,
+            written=written,
+        )
+        assert request.state.value == "in_progress", request.reasons
         ids[name] = request.id
     env = dict(os.environ)
     for name in list(env):
@@ -138,6 +141,8 @@ def _setup(backend: str, directory: Path, policies: dict[str, Policy]) -> Iterat
         MEXFI_KEYS_SCHEMA=config.keys_schema,
         MEXFI_PASSIVE_SCHEMA=config.passive_schema,
         MEXFI_KEYSTORE_SHARED_DATABASE="1" if config.keystore_shared_database else "0",
+        # Who acts, where a person acts (`--actor` has no default).
+        MEXFI_ACTOR=DPO.id,
     )
     keys_before = {str(row[0]) for row in _sql(store, "SELECT id FROM data_keys", keys=True)}
     try:
@@ -261,7 +266,15 @@ def _swept(scenario: Scenario) -> None:
 OPERATIONS = [
     Operation(
         "answer a destruction request",
-        lambda s: ["requests", "answer", s.ids["destruction"], "--no-pdf", "--out", "answers"],
+        lambda s: [
+            "requests",
+            "answer",
+            s.ids["destruction"],
+            "--no-pdf",
+            "--out",
+            "answers",
+            "--yes",
+        ],
         lambda s: _state(s, s.ids["destruction"]) == "answered",
         lambda s: _answer(s, "destruction", {}),
         _destroyed,

@@ -21,7 +21,8 @@ chosen so that a crash between any two commits leaves nothing inconsistent:
 4. the physical purge the steps asked for (`UnitOfWork.purge_after_commit`), once: deleted
    rows leave their bytes in free pages and the WAL until the database reuses them, so
    SQLite (`secure_delete` zeroes what is deleted) checkpoints and truncates its WAL, and
-   PostgreSQL vacuums the tables that lost rows, outside any transaction.
+   PostgreSQL vacuums the tables that lost rows, outside any transaction. VACUUM does not
+   zero what it frees: the vault has the key table rewritten apart (`Store.rewrite`).
 
 `crash_point` marks each boundary so the crash tests can kill the process there.
 """
@@ -32,6 +33,7 @@ import copy
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,9 +50,11 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     text,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -62,6 +66,8 @@ __all__ = [
     "KeyBase",
     "Store",
     "StoreConfig",
+    "StoreNotFound",
+    "StorePresence",
     "UTCDateTime",
     "UnitOfWork",
     "crash_point",
@@ -69,6 +75,8 @@ __all__ = [
     "insert_rows",
     "new_id",
     "open_store",
+    "render_url",
+    "store_presence",
 ]
 
 _log = logging.getLogger("mexfi.db")
@@ -212,7 +220,9 @@ def _normalise_url(url: str) -> URL:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create a missing SQLite file (and its directory) readable by its owner only.
+    """Create a missing SQLite file (and its directory) readable by its owner only, and
+    tighten an existing one (with its -wal, -shm and -journal) to 0600 and the data
+    directory to 0700.
 
     SQLite gives the -wal and -shm files the mode of the database file, so 0600 here keeps
     all three from other local users, whatever the umask.
@@ -220,6 +230,43 @@ def _create_private_file(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    # Only the data directory is mexfi's own: a store placed in another directory (say
+    # /srv, or /tmp) leaves that directory's mode to its owner.
+    if path.parent.resolve() == data_dir().resolve():
+        _tighten(path.parent, 0o700)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        _tighten(path.with_name(path.name + suffix), 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take every permission beyond `mode` away from `path` (a store file, the data
+    directory) if it has any, saying so; `Invalid` if that cannot be done (not its owner).
+
+    Tightened rather than refused: a data directory made by an older mexfi, or a store
+    copied in with `cp` under the usual umask, is the operator's own and only too open.
+    A refusal would stop retention (the 24-hour destruction of TX-7.7) over a mode.
+    """
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if not current & ~mode:
+        return
+    try:
+        os.chmod(path, current & mode)
+    except OSError as exc:
+        raise Invalid(
+            f"{path} is mode {current:04o}: other local users can read the store, and mode "
+            f"{current & mode:04o} cannot be set ({exc.strerror or type(exc).__name__})",
+            hint=f"run mexfi as the owner of {path}, or `chmod {current & mode:o} {path}` "
+            "as its owner",
+        ) from None
+    _log.warning(
+        "%s was mode %04o, readable by other local users: tightened to %04o",
+        path,
+        current,
+        current & mode,
+    )
 
 
 #: Tables declared with this schema live in the passive tier (see `StoreConfig.passive_schema`).
@@ -369,9 +416,9 @@ class Store:
         SQLite: the WAL still holds every page as it was before the delete; a TRUNCATE
         checkpoint copies the zeroed pages (`secure_delete`) into the database and empties
         the WAL, in both files. PostgreSQL: VACUUM removes the deleted row versions from
-        the heap (the tuples; the free space they leave inside a page is not zeroed, which
-        only a master-key retirement or VACUUM FULL cover). A failure is logged and the
-        next purge catches up: the deletion itself has committed.
+        the heap (the tuples; the free space they leave inside a page is not zeroed: the
+        vault has the key table rewritten for that, see `rewrite`). A failure is logged and
+        the next purge catches up: the deletion itself has committed.
         """
         for engine, tables, schema in (
             (self.keys_engine, keys, self.config.keys_schema),
@@ -391,6 +438,39 @@ class Store:
                     ", ".join(sorted(t.name for t in tables)),
                     type(exc).__name__,
                 )
+
+    def rewrite(self, *, keys: Collection[Table]) -> float | None:
+        """PostgreSQL: rewrite these key-store tables into new files (`VACUUM FULL`) and
+        return the seconds it took; None where there is nothing to rewrite.
+
+        PostgreSQL never overwrites a deleted row: VACUUM frees its space but leaves its bytes
+        in the page until a new row happens to land there. `VACUUM FULL` copies the live rows
+        into a new file and empties the old one at commit (it is unlinked at the next
+        checkpoint). It holds an ACCESS EXCLUSIVE lock on the table for its length, and waits
+        for that lock at most `REWRITE_LOCK_TIMEOUT_MS` (`Unavailable` then: the next run
+        tries again), so that a long transaction never queues every reader behind it.
+        SQLite needs no rewrite (`secure_delete` zeroes deleted rows in place), nor does a
+        store bound to a test's connections (nothing there is committed).
+        """
+        if not self._purges or self.keys_engine.dialect.name != "postgresql" or not keys:
+            return None
+        started = time.perf_counter()
+        try:
+            _vacuum(self.keys_engine, keys, self.config.keys_schema, full=True)
+        except DBAPIError as exc:
+            names = ", ".join(sorted(t.name for t in keys))
+            locked = getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+            raise Unavailable(
+                f"{names} could not be rewritten: "
+                + (
+                    f"the table stayed in use for {REWRITE_LOCK_TIMEOUT_MS // 1000} s"
+                    if locked
+                    else f"the database refused ({type(exc.orig).__name__})"
+                ),
+                hint="the next retention run (or `mexfi keys compact`) tries again; until "
+                "then the shredded keys are unreadable but still in the table's free space",
+            ) from None
+        return time.perf_counter() - started
 
     def check(self) -> None:
         """Raise `Unavailable` when either database cannot be reached."""
@@ -430,8 +510,15 @@ def _checkpoint(engine: Engine) -> None:
         raise Unavailable("another connection kept reading: the WAL was not truncated")
 
 
-def _vacuum(engine: Engine, tables: Collection[Table], schema: str) -> None:
-    """PostgreSQL: VACUUM these tables (it cannot run inside a transaction)."""
+#: How long `Store.rewrite` waits for its table's lock: readers queue behind a waiting
+#: VACUUM FULL, so it gives up early and the next run tries again.
+REWRITE_LOCK_TIMEOUT_MS = 5000
+#: PostgreSQL's SQLSTATE for a lock not granted within `lock_timeout`.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _vacuum(engine: Engine, tables: Collection[Table], schema: str, *, full: bool = False) -> None:
+    """PostgreSQL: VACUUM (or VACUUM FULL) these tables (it cannot run inside a transaction)."""
     preparer = engine.dialect.identifier_preparer
     translate = engine.get_execution_options().get("schema_translate_map") or {}
     names = sorted(
@@ -443,11 +530,88 @@ def _vacuum(engine: Engine, tables: Collection[Table], schema: str) -> None:
     )
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(text(f"VACUUM {', '.join(names)}"))
+        if not full:
+            connection.execute(text(f"VACUUM {', '.join(names)}"))
+            return
+        connection.execute(text(f"SET lock_timeout = {REWRITE_LOCK_TIMEOUT_MS}"))
+        try:
+            connection.execute(text(f"VACUUM FULL {', '.join(names)}"))
+        finally:
+            # The setting would go back to the pool with the connection.
+            connection.execute(text("RESET lock_timeout"))
 
 
 def open_store(config: StoreConfig | None = None) -> Store:
     return Store(config or StoreConfig.from_env())
+
+
+class StoreNotFound(Unavailable):
+    """No store (records database, key store, key file) where the configuration points."""
+
+
+@dataclass(frozen=True)
+class StorePresence:
+    """Whether each database of a store holds a mexfi schema, and where each one is."""
+
+    records: bool
+    keys: bool
+    records_url: str
+    keys_url: str
+
+
+def render_url(url: str) -> str:
+    """A store URL as it may be shown: its password masked, a SQLite file's path absolute."""
+    parsed = _normalise_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return f"sqlite:///{Path(str(parsed.database)).resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _holds_schema(url: str, schema: str, name: str) -> bool:
+    """Whether the database at `url` holds a migrated mexfi schema; creates nothing (a SQLite
+    file that is missing or empty holds none and is not opened)."""
+    parsed = _normalise_url(url)
+    backend = parsed.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:":
+            return False
+        path = Path(database)
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+    elif backend == "postgresql":
+        connect_args = {"options": f"-csearch_path={schema}", "connect_timeout": 10}
+    else:
+        _make_engine(url, schema, {}, False, None)  # refuses the backend, naming it
+    engine = create_engine(parsed, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                inspect(connection).has_table(
+                    "alembic_version", schema=schema if backend == "postgresql" else None
+                )
+            )
+    except Exception as exc:
+        raise Unavailable(
+            f"the {name} database at {render_url(url)} cannot be reached ({type(exc).__name__})",
+            hint="check MEXFI_DATABASE_URL / MEXFI_KEYSTORE_URL and that the server runs",
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def store_presence(config: StoreConfig | None = None, *, keys: bool = True) -> StorePresence:
+    """Where the store's two databases are and whether each holds a mexfi schema, found
+    without creating anything (no file, no schema): only `mexfi init` creates a store.
+    With `keys=False` the key store is not looked at (an auditor holds the records only)."""
+    config = config or StoreConfig.from_env()
+    return StorePresence(
+        records=_holds_schema(config.records_url, config.records_schema, "records"),
+        keys=keys and _holds_schema(config.keys_url, config.keys_schema, "key store"),
+        records_url=render_url(config.records_url),
+        keys_url=render_url(config.keys_url),
+    )
 
 
 #: From this many rows on, PostgreSQL gets them through COPY rather than INSERT.

@@ -497,9 +497,9 @@ def _no_key_file(path: Path) -> Unavailable:
     return Unavailable(
         f"no key file at {path} (MEXFI_KEY_FILE, default <MEXFI_DATA_DIR>/keys.json) and "
         "MEXFI_MASTER_KEY is not set",
-        hint="create the key file once with `mexfi keys init`, or point MEXFI_KEY_FILE at "
-        "the key file this store was written with; no command but `keys init` creates one, "
-        "since data written under a second key file is lost to the first",
+        hint="point MEXFI_KEY_FILE (or MEXFI_DATA_DIR) at the key file this store was written "
+        "with; `mexfi init` creates a new store with its key file, and no other command "
+        "creates one, since data written under a second key file is lost to the first",
     )
 
 
@@ -586,23 +586,30 @@ def master_keys_from_environment() -> bool:
 
 
 def refuse_master_keys_from_environment(action: str) -> None:
-    """Raise `Conflict`, saying what to do by hand, when the master keys come from the env."""
+    """Raise `Conflict`, saying what to do by hand, when the master keys come from the env.
+
+    The one refusal of `keys rotate` (before anything is opened) and `keys retire` with
+    such keys, whoever calls first: the CLI, the vault's epochs, the key-file functions.
+    """
     if not master_keys_from_environment():
         return
     if action == "rotate":
+        what = "add a master key there (one added to the key file would never be used)"
         hint = (
             "add the new key yourself: put `<new id>:<base64 of 32 random bytes>` first in "
             "MEXFI_MASTER_KEY (the current keys after it), restart every mexfi process, then "
             "run `mexfi keys rotate --resume` to rewrap the data keys under it"
         )
     else:
+        what = "remove master keys from it"
         hint = (
             "remove them yourself: take the keys `mexfi keys retire --dry-run` lists as "
             "retirable out of MEXFI_MASTER_KEY and out of wherever it is kept (old versions "
             "in a secret manager included), then restart every mexfi process"
         )
     raise Conflict(
-        f"the master keys come from MEXFI_MASTER_KEY: mexfi cannot {action} them there",
+        f"MEXFI_MASTER_KEY is set: the master keys come from the environment, and mexfi "
+        f"cannot {what}",
         hint=hint,
     )
 

@@ -10,7 +10,9 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import typer
@@ -19,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from typer.testing import CliRunner
 
 from mexfi.audit import AuditAnchor, AuditLog
+from mexfi.cli.app import main
 from mexfi.cli.audit import audit_app
 from mexfi.db import Store, open_store
 from mexfi.errors import NotFound, Unavailable
@@ -249,7 +252,7 @@ def test_show_as_text(env_store: Store) -> None:
     result = runner.invoke(app, ["audit", "show", "--limit", "5"])
     assert result.exit_code == 0, result.output
     assert "30" in result.output and "staff-" in result.output
-    empty = runner.invoke(app, ["audit", "show", "--subject", "ps_nobody"])
+    empty = runner.invoke(app, ["audit", "show", "--subject", subject(99)])
     assert empty.exit_code == 0
     assert "no audit entries match" in empty.output
 
@@ -259,4 +262,143 @@ def test_no_schema_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("MEXFI_KEYSTORE_URL", raising=False)
     result = runner.invoke(app, ["audit", "show"])
     assert isinstance(result.exception, Unavailable)
-    assert "mexfi db upgrade" in (result.exception.hint or "")
+    # No store there: nothing is created, and only `mexfi init` would create one.
+    assert "mexfi init" in (result.exception.hint or "")
+    assert not (tmp_path / "empty.sqlite").exists()
+
+
+# --------------------------------------------------------------------------- filters, through
+# the real root command: a store of the data dir with two subjects registered a day apart.
+
+RIDER_PHONE = "+994 50 111 22 33"
+DAY_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY_2 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def mexfi(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr (lines joined) of `mexfi ARGS` as the console script."""
+    monkeypatch.setattr(sys, "argv", ["mexfi", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    code = exited.value.code
+    captured = capsys.readouterr()
+    return (code if isinstance(code, int) else 0), captured.out, " ".join(captured.err.split())
+
+
+class Registered(NamedTuple):
+    rider: str
+    rider_pseudonym: str
+    driver: str
+    driver_pseudonym: str
+
+
+@pytest.fixture
+def registered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Registered:
+    from mexfi.cli.context import open_vault
+    from mexfi.clock import FixedClock
+    from tests.requests.conftest import register_driver, register_rider
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
+    assert mexfi(monkeypatch, capsys, "keys", "init")[0] == 0
+    with open_vault(clock=FixedClock(DAY_1)) as vault:
+        rider = register_rider(vault, RIDER_PHONE)
+    with open_vault(clock=FixedClock(DAY_2)) as vault:
+        driver = register_driver(vault)
+        return Registered(rider, vault.pseudonym(rider), driver, vault.pseudonym(driver))
+
+
+def shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *options: str
+) -> list[dict[str, Any]]:
+    code, out, err = mexfi(monkeypatch, capsys, "audit", "show", "--format", "json", *options)
+    assert code == 0, err
+    entries: list[dict[str, Any]] = json.loads(out)
+    return entries
+
+
+def about(entry: dict[str, Any]) -> set[str]:
+    return {entry["subject"], *entry["subjects"]} - {None}
+
+
+def test_show_filters_by_subject_in_any_form(
+    registered: Registered, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_pseudonym = shown(monkeypatch, capsys, "--subject", registered.driver_pseudonym)
+    assert len(by_pseudonym) == 2  # registered, and the vehicle written in a batch entry
+    assert all(about(e) == {registered.driver_pseudonym} for e in by_pseudonym)
+    assert shown(monkeypatch, capsys, "--subject", registered.driver) == by_pseudonym
+    by_phone = shown(monkeypatch, capsys, "-s", RIDER_PHONE)
+    assert [about(e) for e in by_phone] == [{registered.rider_pseudonym}]
+    # Which subject a phone resolved to is said on stderr; the phone is never printed.
+    code, out, err = mexfi(monkeypatch, capsys, "audit", "show", "-s", RIDER_PHONE)
+    assert code == 0 and f"resolved to subject {registered.rider}" in err
+    assert "111 22 33" not in out + err and registered.rider_pseudonym in out
+    code, _, err = mexfi(monkeypatch, capsys, "audit", "show", "-s", "ps_nobody")
+    assert code == 3 and "not one" in err
+    code, _, err = mexfi(monkeypatch, capsys, "audit", "show", "-s", "f" * 32)
+    assert code == 3 and "no subject" in err
+
+
+def test_show_filters_by_actor_action_and_purpose(
+    registered: Registered, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everything = shown(monkeypatch, capsys)
+    assert {e["actor_id"] for e in everything} == {"svc-bakikart", "svc-taxsee"}
+    by_actor = shown(monkeypatch, capsys, "--actor", "svc-bakikart")
+    assert by_actor and {e["actor_id"] for e in by_actor} == {"svc-bakikart"}
+    # MEXFI_ACTOR (dpo-test here) is who acts, never a filter of what is shown.
+    assert len(shown(monkeypatch, capsys)) == len(everything)
+    created = shown(monkeypatch, capsys, "--action", "create")
+    assert created and {e["action"] for e in created} == {"create"}
+    both = shown(monkeypatch, capsys, "--action", "create", "--action", "register")
+    assert len(both) == len(everything)
+    purpose = shown(monkeypatch, capsys, "--purpose", "licence_agreement")
+    assert [about(e) for e in purpose] == [{registered.driver_pseudonym}]
+    combined = shown(monkeypatch, capsys, "--actor", "svc-taxsee", "--action", "register")
+    assert [e["purpose"] for e in combined] == ["licence_agreement"]
+    assert shown(monkeypatch, capsys, "--actor", "svc-bakikart", "--purpose", "x") == []
+    code, _, err = mexfi(monkeypatch, capsys, "audit", "show", "--action", "steal")
+    assert code == 3 and "'steal' is not an audit action" in err and "register" in err
+
+
+def test_show_filters_by_time_range(
+    registered: Registered, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    later = shown(monkeypatch, capsys, "--since", "2026-03-03T13:00:00+04:00")
+    assert later and all(e["at"].startswith("2026-03-03") for e in later)
+    assert all(about(e) == {registered.driver_pseudonym} for e in later)
+    earlier = shown(monkeypatch, capsys, "--until", DAY_2.isoformat())
+    assert [about(e) for e in earlier] == [{registered.rider_pseudonym}]
+    window = shown(
+        monkeypatch, capsys, "--since", "2026-03-01T00:00:00Z", "--until", "2026-03-02T10:00:00Z"
+    )
+    assert window == earlier
+    code, _, err = mexfi(monkeypatch, capsys, "audit", "show", "--since", "yesterday")
+    assert code == 3 and "ISO 8601" in err
+    code, _, err = mexfi(
+        monkeypatch,
+        capsys,
+        "audit",
+        "show",
+        "--since",
+        DAY_2.isoformat(),
+        "--until",
+        DAY_1.isoformat(),
+    )
+    assert code == 3 and "--until is not after --since" in err
+
+
+def test_show_as_text_at_80_columns_keeps_ids_whole(
+    registered: Registered, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mexfi.cli.output import out
+
+    monkeypatch.setattr(out, "_width", 80)
+    code, text, _ = mexfi(monkeypatch, capsys, "audit", "show", "-s", registered.rider)
+    assert code == 0
+    assert registered.rider_pseudonym in text and "register/ok" in text

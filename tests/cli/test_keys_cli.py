@@ -42,10 +42,15 @@ def test_keys_init_then_rotate(env: Path) -> None:
     assert len(after) == 2 and after[1] == before[0]
 
 
-def test_db_upgrade_creates_both_stores(env: Path) -> None:
-    result = CliRunner().invoke(app, ["db", "upgrade"])
+def test_init_creates_both_stores_and_db_upgrade_only_upgrades_them(env: Path) -> None:
+    refused = CliRunner().invoke(app, ["db", "upgrade"])
+    assert type(refused.exception).__name__ == "StoreNotFound"
+    assert not env.exists()  # only `mexfi init` creates a store
+    result = CliRunner().invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     assert (env / "mexfi.sqlite").exists() and (env / "mexfi-keys.sqlite").exists()
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "up to date" in result.output
 
 
 def test_help_for_every_command() -> None:

@@ -263,6 +263,13 @@ def case_mx111() -> Policy:
     return _load(doc)
 
 
+def case_mx112() -> Policy:
+    """A destroy rule while the system role, which runs retention, may not destroy."""
+    doc = _doc()
+    next(r for r in doc["roles"] if r["id"] == "system")["actions"] = []
+    return _load(doc)
+
+
 CASES: dict[str, tuple[Callable[[], Policy], Severity, tuple[str, ...]]] = {
     "MX101": (case_mx101, Severity.ERROR, ("SC-2.1", "SC-9.1")),
     "MX102": (case_mx102, Severity.ERROR, ("SC-3.3", "SC-8.1")),
@@ -275,6 +282,7 @@ CASES: dict[str, tuple[Callable[[], Policy], Severity, tuple[str, ...]]] = {
     "MX109": (case_mx109, Severity.ERROR, ("SC-4.2",)),
     "MX110": (case_mx110, Severity.ERROR, ("SC-6.2",)),
     "MX111": (case_mx111, Severity.WARNING, ("SC-2.1", "SC-4.1", "SC-9.1")),
+    "MX112": (case_mx112, Severity.ERROR, ("SC-3.2", "SC-4.1")),
 }
 
 
@@ -631,3 +639,25 @@ def test_cli_lint_json(tmp_path: Path) -> None:
     assert finding["severity"] == "error"
     assert finding["clauses"] == ["SC-2.1", "SC-9.1"]
     assert "no identifying data is collected" in finding["message"]
+
+
+def test_mx112_names_the_rule_and_the_role_that_cannot_carry_it_out() -> None:
+    (finding,) = _only(case_mx112(), "MX112")
+    assert "Retention rule 'rides_destroyed' destroys 'rides'" in finding.message
+    assert "'system' (SC-4.1), is not granted the destroy action" in finding.message
+    assert finding.elements == ("retention.rides_destroyed", "roles.system")
+
+
+def test_mx112_without_any_system_role_and_silent_once_one_may_destroy() -> None:
+    doc = case_mx112().model_dump(mode="json", exclude_none=True)
+    doc["roles"] = [r for r in doc["roles"] if r["id"] != "system"]
+    for purpose in doc["purposes"]:
+        purpose["roles"] = [r for r in purpose["roles"] if r != "system"]
+    (finding,) = _only(_load(doc), "MX112")
+    assert "declares no system role" in finding.message and finding.clauses == ("SC-3.2",)
+    # A second system role granted destruction carries the rule out (the executor acts as it).
+    doc["roles"].append(
+        {"id": "eraser", "kind": "system", "title": _text("Eraser"), "actions": ["destroy"],
+         "clauses": ["SC-4.1"]}
+    )  # fmt: skip
+    assert _only(_load(doc), "MX112") == []

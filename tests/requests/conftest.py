@@ -7,7 +7,20 @@ from typing import Any
 
 import pytest
 
-from mexfi.requests import Answer, RequestRead, WrittenDetails, add_request, answer_request
+from mexfi.requests import (
+    Answer,
+    CodeMessage,
+    NoPhoneOnRecord,
+    RequestRead,
+    RequestState,
+    TooManyCodes,
+    WrittenDetails,
+    add_request,
+    answer_request,
+    send_code,
+    verify_code,
+    verify_out_of_band,
+)
 from mexfi.vault import Actor, Vault
 from tests.vault.conftest import DRIVER, SERVICE, SYSTEM
 
@@ -73,10 +86,51 @@ def register_driver(vault: Vault, phone: str = str(DRIVER["phone"])) -> str:
     return subject
 
 
-def add(vault: Vault, **options: Any) -> RequestRead:
-    """`add_request` in a unit of work of its own, committed."""
+class CapturingSender:
+    """The tests' SMS gateway: a real `CodeSender` that keeps what it sends in memory."""
+
+    name = "capture"
+
+    def __init__(self) -> None:
+        self.sent: list[CodeMessage] = []
+
+    def send(self, message: CodeMessage) -> None:
+        self.sent.append(message)
+
+    def code_for(self, request_id: str) -> str:
+        """The newest code sent for the request."""
+        return [m for m in self.sent if m.request_id == request_id][-1].code
+
+
+def verify(
+    vault: Vault, request_id: str, *, actor: Actor = DPO, sender: CapturingSender | None = None
+) -> RequestRead:
+    """Verify a `verifying` request as its subject would: a code sent to the registered phone
+    (captured) and read back, each step in a unit of work of its own. Where no code can go
+    (no phone left, the hour's codes spent), the DPO records an in-person check instead."""
+    sender = sender or CapturingSender()
+    try:
+        with vault.unit_of_work() as uow:
+            send_code(vault, uow, request_id, actor=actor, sender=sender)
+    except (NoPhoneOnRecord, TooManyCodes):
+        with vault.unit_of_work() as uow:
+            return verify_out_of_band(
+                vault, uow, request_id, method="in_person", reason="identity card checked",
+                actor=DPO,
+            )  # fmt: skip
     with vault.unit_of_work() as uow:
-        return add_request(vault, uow, **options)
+        return verify_code(vault, uow, request_id, sender.code_for(request_id), actor=actor)
+
+
+def add(vault: Vault, *, verified: bool = True, **options: Any) -> RequestRead:
+    """`add_request` in a unit of work of its own, committed; then, unless `verified` is
+    False, verified through the real flow (`verify`), so a request that passes intake ends
+    `in_progress` as before verification existed."""
+    with vault.unit_of_work() as uow:
+        request = add_request(vault, uow, **options)
+    if verified and request.state is RequestState.VERIFYING:
+        return verify(vault, request.id, actor=options.get("actor", DPO))
+    return request
 
 
 def answered(vault: Vault, request_id: str, **options: Any) -> Answer:

@@ -85,7 +85,9 @@ def test_the_stream_is_the_document_export_access_returns(rq_vault: Vault) -> No
     assert {r["category"] for r in streamed["records"]} == {"phone", "profile", "card_use"}
     tap = next(r for r in streamed["records"] if r["category"] == "card_use")
     assert tap["values"]["place"] == "Nizami" and tap["purposes"] and tap["source"]
-    assert tap["values"]["used_at"].endswith("+00:00")
+    # Times are the subject's own (Baku, +04:00), the instant unchanged; the card is masked.
+    assert tap["values"]["used_at"].endswith("+04:00")
+    assert tap["values"]["card_number"] == {"last4": "0001", "ref": f"{tap['id']}.card_number"}
     # The second export's access log also lists the first export's own entries.
     extra = parsed["access_log"][len(streamed["access_log"]) :]
     assert extra and {e["action"] for e in extra} == {"export"}

@@ -4,6 +4,7 @@ tested with the other benchmarks in tests/bench."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,14 @@ def test_add_list_answer_show(env: Path) -> None:
         _run("requests", "add", "--policy", "bakikart", "--kind", "access", "--phone", PHONE,
              "--lang", "en", "--format", "json")
     )  # fmt: skip
-    assert added["state"] == "in_progress"
+    assert added["state"] == "verifying"
     request_id = added["id"]
+    # The console sender prints the code (on stderr); the subject reads it back.
+    sent = CliRunner().invoke(app, ["requests", "send-code", request_id])
+    assert sent.exit_code == 0, sent.output
+    code = re.search(r"code (\d{6}) for request", sent.stderr)
+    assert code is not None, sent.stderr
+    _run("requests", "verify", request_id, "--code", code.group(1))
     listed = _run("requests", "list", "--open")
     assert request_id in listed
     assert request_id not in _run("requests", "list", "--overdue")
@@ -61,20 +68,24 @@ def test_add_list_answer_show(env: Path) -> None:
     export = json.loads((out_dir / f"{request_id}.json").read_text())
     assert export["format"] == "mexfi.access-export/1"
     assert {r["category"] for r in export["records"]} == {"phone", "profile"}
-    assert (out_dir / f"{request_id}.html").read_text().startswith("<!DOCTYPE html>")
-    assert (out_dir / f"{request_id}.pdf").read_bytes().startswith(b"%PDF")
+    # The letter in the request's language: <id>.<lang>.html and .pdf.
+    assert (out_dir / f"{request_id}.en.html").read_text().startswith("<!DOCTYPE html>")
+    assert (out_dir / f"{request_id}.en.pdf").read_bytes().startswith(b"%PDF")
     assert (out_dir / f"{request_id}.json").stat().st_mode & 0o777 == 0o600
     shown = _run("requests", "show", request_id)
     assert "access:received:written" in shown and "access:answered" in shown
 
 
 def test_an_incomplete_written_request_is_rejected_with_reasons(env: Path) -> None:
-    shown = _run(
+    result = CliRunner().invoke(app, [
         "requests", "add", "--policy", "taxsee_driver", "--kind", "blocking",
         "--phone", "+994 55 765 43 21", "--id-series", "AZE", "--id-number", "12345678",
         "--signed",
-    )  # fmt: skip
-    assert "rejected" in shown
+    ])  # fmt: skip
+    # Rejected on intake is a failed check (exit 1), with the way to amend it.
+    assert result.exit_code == 1, result.output
+    shown = str(result.stdout)
+    assert "rejected" in shown and "mexfi requests amend" in result.stderr
     assert "missing_id_issue" in shown and "missing_relationship_proof" in shown
     assert "12345678" not in shown
 

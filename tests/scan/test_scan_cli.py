@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
+from mexfi.cli.app import main
 from mexfi.cli.scan import bench_scan_command, redact_command, scan_command
 from mexfi.errors import Invalid, NotFound
+from mexfi.scan import pseudonym
 
 app = typer.Typer()
 app.command("scan")(scan_command)
@@ -151,33 +154,59 @@ def test_redact_tag_and_mask(tmp_path: Path) -> None:
     assert json.loads(masked.stdout.splitlines()[0])["text"] == "Zəng edin +*** ** *** ** **"
 
 
-def test_redact_pseudonym_is_keyed_and_consistent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def mexfi(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr (lines joined) of `mexfi ARGS` as the console script."""
+    monkeypatch.setattr(sys, "argv", ["mexfi", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    code = exited.value.code
+    captured = capsys.readouterr()
+    return (code if isinstance(code, int) else 0), captured.out, " ".join(captured.err.split())
+
+
+def test_redact_pseudonym_uses_the_store_key_as_the_vault_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from mexfi.cli.context import open_vault
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
+    assert mexfi(monkeypatch, capsys, "keys", "init")[0] == 0
     source = tmp_path / "in.txt"
     source.write_text(f"tel {PHONE}\nnömrə 0501234567\ntel 0559998877\n", encoding="utf-8")
-    monkeypatch.setenv("MEXFI_PSEUDONYM_KEY", base64.b64encode(b"k" * 32).decode())
-    result = runner.invoke(app, ["redact", str(source), "--mode", "pseudonym"])
-    assert result.exit_code == 0, result.output
-    first, second, third = (line.split()[-1] for line in result.stdout.splitlines())
+    code, out, err = mexfi(monkeypatch, capsys, "redact", str(source), "--mode", "pseudonym")
+    assert code == 0, err
+    first, second, third = (line.split()[-1] for line in out.splitlines())
     assert first == second != third and first.startswith("PHONE_")
+    with open_vault() as vault:
+        assert first == vault.value_pseudonym("PHONE", PHONE)
+        assert third == vault.value_pseudonym("PHONE", "+994 55 999 88 77")
+    # Another key, given: other pseudonyms, those of that key.
+    other_key = b"other key 123456"
     key_file = tmp_path / "key"
-    key_file.write_text(base64.b64encode(b"other key 123456").decode(), encoding="ascii")
-    other = runner.invoke(
-        app, ["redact", str(source), "--mode", "pseudonym", "--key-file", str(key_file)]
-    )
-    assert other.stdout.splitlines()[0].split()[-1] != first
+    key_file.write_text(base64.b64encode(other_key).decode(), encoding="ascii")
+    code, out, err = mexfi(
+        monkeypatch, capsys, "redact", str(source), "--mode", "pseudonym", "--key-file",
+        str(key_file),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[0].split()[-1] == pseudonym("PHONE", PHONE, other_key) != first
 
 
-def test_redact_pseudonym_without_key_is_invalid(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_redact_pseudonym_without_a_store_or_key_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("MEXFI_PSEUDONYM_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "nowhere"))
     source = write_jsonl(tmp_path / "in.jsonl", ROWS)
-    result = runner.invoke(app, ["redact", str(source), "--mode", "pseudonym"])
-    assert isinstance(result.exception, Invalid)
-    bad = runner.invoke(app, ["redact", str(source), "--mode", "scramble"])
-    assert isinstance(bad.exception, Invalid)
+    code, out, err = mexfi(monkeypatch, capsys, "redact", str(source), "--mode", "pseudonym")
+    assert code == 5 and out == ""
+    assert "store's pseudonym key" in err and "--key-file" in err
+    assert not (tmp_path / "nowhere" / "keys.json").exists()  # nothing created
+    code, _, err = mexfi(monkeypatch, capsys, "redact", str(source), "--mode", "scramble")
+    assert code == 3 and "unknown mode" in err
 
 
 def test_bench_scan_without_presidio_prints_figures() -> None:

@@ -581,3 +581,20 @@ def test_cli_answer_by_a_role_not_granted_the_action_exits_denied(
     assert answer("dpo")[0] == 0
     with open_vault() as vault, vault.unit_of_work() as uow:
         assert vault.subject(uow, cli_driver).status == "blocked"
+
+
+def test_the_retention_executor_acts_as_the_system_role_granted_destruction(
+    policies: dict[str, Policy],
+) -> None:
+    """With two system roles, retention acts as the one that may destroy (MX112 flags a
+    policy where none may), not merely the first declared."""
+    from mexfi.policy import RoleKind
+    from mexfi.retention import retention_actor
+
+    taxsee = policies["taxsee_driver"]
+    [system] = [r for r in taxsee.roles if r.kind is RoleKind.SYSTEM]
+    assert RoleAction.DESTROY in system.actions
+    reader = system.model_copy(update={"id": "reporting", "actions": []})
+    both = taxsee.model_copy(update={"roles": [reader, *taxsee.roles]})
+    assert retention_actor(both).role == system.id
+    assert retention_actor(taxsee).role == system.id

@@ -304,6 +304,12 @@ def test_keys_reindex_from_the_command_line() -> None:
         # As the upgrade leaves a store indexed the old way.
         with store.records_engine.begin() as connection:
             connection.execute(text("UPDATE subjects SET phone_bucket = -1"))
+        # Upgrading the schema says what is left to do (the upgrade that emptied them says so).
+        upgraded = runner.invoke(app, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        reminder = " ".join(upgraded.stderr.split())
+        assert "3 subject(s) wait for their phone index" in reminder
+        assert "`mexfi keys reindex`" in reminder
         result = runner.invoke(app, ["keys", "reindex", "--batch-size", "2", "--format", "json"])
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout) == {"reindexed": 3}
@@ -313,3 +319,5 @@ def test_keys_reindex_from_the_command_line() -> None:
         store.dispose()
     again = runner.invoke(app, ["keys", "reindex"])
     assert again.exit_code == 0 and "0 subjects reindexed" in again.stdout
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "phone index" not in upgraded.stderr

@@ -1,8 +1,9 @@
 """Destruction that holds physically: after a retention run destroys drivers, their wrapped
 data keys and payload ciphertexts are gone from the files a forensic carver reads (SQLite:
-both databases and their WAL; PostgreSQL: the heap, tuple by tuple), the key store is a
-database of its own on PostgreSQL unless explicitly shared, and shredded keys leave no
-unwrapped copy in any cache."""
+both databases and their WAL; PostgreSQL: the key-store database's files on disk, once the
+run has rewritten the data-key table, and every heap tuple), the key store is a database of
+its own on PostgreSQL unless explicitly shared, and shredded keys leave no unwrapped copy
+in any cache."""
 
 from __future__ import annotations
 
@@ -236,6 +237,130 @@ def _heap(engine: Engine, relation: str) -> tuple[list[bytes], bytes]:
     return tuples, raw
 
 
+def _data_directory(engine: Engine) -> Path:
+    """The server's data directory, if this process can read its files (a local server, a
+    superuser connection, root or the postgres user here); skips the test otherwise."""
+    host = engine.url.host or ""
+    if host not in ("", "localhost", "127.0.0.1", "::1"):
+        pytest.skip(f"the PostgreSQL server at {host} is not on this machine: its files are not")
+    try:
+        with engine.connect() as connection:
+            directory = Path(str(connection.execute(text("SHOW data_directory")).scalar_one()))
+    except Exception as exc:
+        pytest.skip(f"the data directory is not shown to this role ({type(exc).__name__})")
+    if not os.access(directory / "base", os.R_OK | os.X_OK):
+        pytest.skip(f"{directory} is not readable by this user (run as root or postgres)")
+    return directory
+
+
+def _checkpoint(engine: Engine) -> None:
+    """Every dirty page written to the files, and files a rewrite left behind unlinked."""
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+
+
+def _relation_path(engine: Engine, directory: Path, relation: str) -> Path:
+    with engine.connect() as connection:
+        path = connection.execute(
+            text("SELECT pg_relation_filepath(CAST(:r AS regclass))"), {"r": relation}
+        ).scalar_one()
+    return directory / str(path)
+
+
+def _database_files(engine: Engine, directory: Path) -> dict[str, bytes]:
+    """Every file of the connection's database (heap, indexes, TOAST, maps, its catalogs)."""
+    with engine.connect() as connection:
+        oid = connection.execute(
+            text("SELECT oid FROM pg_database WHERE datname = current_database()")
+        ).scalar_one()
+    folder = directory / "base" / str(oid)
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+
+
+def _wal_since(engine: Engine, directory: Path, start: str) -> dict[str, bytes]:
+    """The WAL segments written from LSN `start` on (this server's other databases too)."""
+    with engine.connect() as connection:
+        first, last = connection.execute(
+            text(
+                "SELECT pg_walfile_name(CAST(:start AS pg_lsn)), "
+                "pg_walfile_name(pg_current_wal_lsn())"
+            ),
+            {"start": start},
+        ).one()
+    wal = directory / "pg_wal"
+    return {
+        path.name: path.read_bytes()
+        for path in sorted(wal.iterdir())
+        if len(path.name) == 24 and first <= path.name <= last
+    }
+
+
+def _wal_position(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rewritten", [True, False], ids=["rewritten", "vacuumed-only"])
+def test_postgres_files_keep_no_shredded_key_once_the_run_rewrote_the_key_table(
+    two_databases: StoreConfig,
+    policies: dict[str, Policy],
+    secrets: Secrets,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    rewritten: bool,
+) -> None:
+    """The carver reads the key-store database's files on disk. VACUUM alone frees the
+    shredded keys' tuples but leaves their bytes in the pages (the issue found 39 of 40 there);
+    the retention run's rewrite of the data-key table (VACUUM FULL) leaves none."""
+    store = _migrated(two_databases)
+    try:
+        directory = _data_directory(store.keys_engine)
+        vault = Vault(store, policies, secrets, clock=clock)
+        if not rewritten:
+
+            def no_rewrite(**_: object) -> None:
+                return None
+
+            monkeypatch.setattr(store, "rewrite", no_rewrite)
+        data_keys = f'"{store.config.keys_schema}".data_keys'
+        records = f'"{store.config.records_schema}".records'
+        written_to = _relation_path(store.keys_engine, directory, data_keys)
+        wal_start = _wal_position(store.keys_engine)
+        gone = _destroy_by_retention(vault, clock)
+        wal = _wal_since(store.keys_engine, directory, wal_start)
+        for engine in (store.keys_engine, store.records_engine):
+            _checkpoint(engine)
+        key_files = _database_files(store.keys_engine, directory)
+        heap = {"heap": _relation_path(store.keys_engine, directory, data_keys).read_bytes()}
+        record_heap = {
+            "heap": _relation_path(store.records_engine, directory, records).read_bytes()
+        }
+        record_files = _database_files(store.records_engine, directory)
+        pending = vault.shreddings_pending_compaction()
+    finally:
+        store.dispose()
+    # The search works: it finds every key the run kept, in the table's heap file.
+    assert _found(gone.kept_keys, heap) == KEPT
+    found_keys = _found(gone.keys, key_files)
+    print(
+        f"{'after the rewrite' if rewritten else 'VACUUM only'}: "
+        f"{found_keys}/{DESTROYED} shredded wrapped keys in the key-store database's files; "
+        f"{_found(gone.keys, wal)}/{DESTROYED} in the WAL segments written meanwhile "
+        f"({len(wal)}); destroyed payloads: {_found(gone.payloads, record_heap)}/{DESTROYED} "
+        f"in the records heap file, {_found(gone.payloads, record_files)}/{DESTROYED} in all "
+        "the records database's files (rows deleted and vacuumed, their keys gone)"
+    )
+    if rewritten:
+        assert found_keys == 0
+        assert pending == 0
+        # The file the keys were written to was emptied at commit and unlinked at the checkpoint.
+        assert not written_to.exists() or written_to.stat().st_size == 0
+    else:
+        assert found_keys > 0  # what the rewrite is for
+        assert pending > 0  # and it is still owed
+
+
 @pytest.mark.postgres
 def test_postgres_heap_keeps_no_shredded_key_or_destroyed_payload_as_a_tuple(
     two_databases: StoreConfig, policies: dict[str, Policy], secrets: Secrets, clock: FixedClock
@@ -263,12 +388,14 @@ def test_postgres_heap_keeps_no_shredded_key_or_destroyed_payload_as_a_tuple(
     assert sum(in_tuples(k, key_tuples) for k in gone.kept_keys) == KEPT
     assert sum(in_tuples(k, key_tuples) for k in gone.keys) == 0
     assert sum(in_tuples(p, record_tuples) for p in gone.payloads) == 0
-    # VACUUM frees the tuples but does not zero the space they leave inside a page: what a
-    # raw-page carver still finds is unreadable only once its master key is retired.
+    # The run rewrote the key table: not even its free space holds a shredded key. The
+    # records table is only vacuumed: its free space keeps payload bytes, sealed under keys
+    # that exist nowhere any more.
+    assert sum(k in key_pages for k in gone.keys) == 0
     print(
-        f"raw heap pages after VACUUM: {sum(k in key_pages for k in gone.keys)}/{DESTROYED} "
-        f"shredded keys, {sum(p in record_pages for p in gone.payloads)}/{DESTROYED} "
-        "destroyed payloads left in free space"
+        f"raw heap pages: {sum(k in key_pages for k in gone.keys)}/{DESTROYED} shredded keys, "
+        f"{sum(p in record_pages for p in gone.payloads)}/{DESTROYED} destroyed payloads left "
+        "in free space"
     )
     # One pg_dump of the records database holds no key at all: the keys are elsewhere.
     url = make_url(two_databases.records_url)

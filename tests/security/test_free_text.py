@@ -9,6 +9,7 @@ never the text.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from mexfi.db import Store
 from mexfi.requests import reject_request
 from mexfi.retention import active_holds, place_hold
 from mexfi.scan import PersonalDataInText
-from mexfi.vault import Actor, Vault
+from mexfi.vault import Actor, InvalidValue, Vault
 from tests.audit.helpers import make_event
 from tests.conftest import REPO
 from tests.requests.conftest import access_request
@@ -146,3 +147,55 @@ def test_cli_hold_place_refuses_a_fin_with_exit_3_and_never_echoes_it(
     )  # fmt: skip
     assert code == 3
     assert "FIN" in err and "5ZJ8K2L" not in err
+
+
+DEMAND = {
+    "authority": "Baku City Court",
+    "reference": "2-1234/2026",
+    "law": "Law on Personal Data, art. 8",
+}
+
+
+@pytest.mark.parametrize("field", ["authority", "reference", "law"])
+@pytest.mark.parametrize(("kind", "text", "value"), PERSONAL)
+def test_a_lawful_demand_carrying_personal_data_is_refused(
+    vault: Vault, store: Store, field: str, kind: str, text: str, value: str
+) -> None:
+    """A lawful demand is a register row, not sealed data: the authority, its reference and
+    the law go in, never the person (destroying the subject would not take them)."""
+    with vault.unit_of_work() as uow:
+        driver = register_driver(vault, uow)
+    now = vault.clock.now()
+    with pytest.raises(PersonalDataInText) as refused, vault.unit_of_work() as uow:
+        vault.record_lawful_demand(
+            uow, driver, **{**DEMAND, field: text}, categories=["registration"],
+            received_at=now, expires_at=now + timedelta(days=30), actor=DPO,
+        )  # fmt: skip
+    assert refused.value.types == (kind,)
+    assert f"the lawful demand's {field}" in refused.value.message
+    assert value not in f"{refused.value.message} {refused.value.hint}"
+    assert audit_count(vault, store, AuditAction.REQUEST) == 0
+
+
+def test_a_lawful_demand_of_codes_is_recorded_and_an_overlong_one_refused(
+    vault: Vault, store: Store
+) -> None:
+    with vault.unit_of_work() as uow:
+        driver = register_driver(vault, uow)
+    now = vault.clock.now()
+    with vault.unit_of_work() as uow:
+        demand = vault.record_lawful_demand(
+            uow, driver, **DEMAND, categories=["registration"], received_at=now,
+            expires_at=now + timedelta(days=30), actor=DPO,
+        )  # fmt: skip
+    assert demand and audit_count(vault, store, AuditAction.REQUEST) == 1
+    with pytest.raises(InvalidValue, match="longer than 200"), vault.unit_of_work() as uow:
+        vault.record_lawful_demand(
+            uow, driver, **{**DEMAND, "law": "Law " * 60}, categories=["registration"],
+            received_at=now, expires_at=now + timedelta(days=30), actor=DPO,
+        )  # fmt: skip
+    with pytest.raises(PersonalDataInText, match="the actor id"), vault.unit_of_work() as uow:
+        vault.record_lawful_demand(
+            uow, driver, **DEMAND, categories=["registration"], received_at=now,
+            expires_at=now + timedelta(days=30), actor=Actor("Əliyev Kamran", "dpo"),
+        )  # fmt: skip

@@ -112,30 +112,31 @@ def _edited(key_file: Path, target: Path, edit: Callable[[dict[str, object]], No
     return target
 
 
-# ----------------------------------------------------------------- only `keys init` creates keys
+# ----------------------------------------------------------------- only `init` creates keys
 
 
-def test_no_command_but_keys_init_creates_a_key_file(data: Path, mexfi: Run) -> None:
+def test_no_command_but_init_creates_a_key_file(data: Path, mexfi: Run) -> None:
     for args in (GENERATE, ("retention", "run"), ("requests", "list"), ("keys", "reseal")):
         code, err = mexfi(*args)
         assert code == 5, (args, err)
-        flat = " ".join(err.split())
-        assert f"no key file at {data / 'keys.json'}" in flat
-        assert "MEXFI_KEY_FILE" in flat and "MEXFI_MASTER_KEY" in flat
-        assert "mexfi keys init" in flat
+        squashed = "".join(err.split())  # a long path may be folded at 80 columns
+        assert "".join(f"key file {data / 'keys.json'}: nothing there".split()) in squashed
+        assert "MEXFI_KEY_FILE" in squashed and "MEXFI_MASTER_KEY" in squashed
+        assert "`mexfiinit`createsanewstore" in squashed
         assert not data.exists(), f"{args} created {sorted(data.iterdir())}"
 
-    code, _ = mexfi("init")  # the alias of `keys init`
+    code, _ = mexfi("init")  # also spelled `keys init`
     assert code == 0
     key_file = data / "keys.json"
-    written = {p.name: _digest(p) for p in data.iterdir()}
-    assert set(written) == {"keys.json", "audit-signing.key", "audit-signing.pub"}
+    keys = ("keys.json", "audit-signing.key", "audit-signing.pub")
+    written = {name: _digest(data / name) for name in keys}
+    assert {p.name for p in data.iterdir()} >= {*keys, "mexfi.sqlite", "mexfi-keys.sqlite"}
 
     code, err = mexfi("keys", "init")
     assert code == 3 and "already exist" in err
-    code, _ = mexfi("keys", "init", "--if-missing")  # the README's one-line job, run again
+    code, _ = mexfi("init", "--if-missing")  # the README's one-line job, run again
     assert code == 0
-    assert {p.name: _digest(p) for p in data.iterdir()} == written
+    assert {name: _digest(data / name) for name in keys} == written
     assert mexfi(*GENERATE)[0] == 0
     assert _digest(key_file) == written["keys.json"]
 
@@ -370,6 +371,42 @@ def test_stores_and_key_files_are_owner_only_whatever_the_umask(data: Path, mexf
             store.dispose()
     finally:
         os.umask(previous)
+
+
+def test_a_data_directory_left_open_is_tightened_when_opened(
+    data: Path, mexfi: Run, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """A data directory made by an older mexfi (0755, stores 0644) is tightened, not refused:
+    a refusal would stop the worker's destruction over a mode. It says so."""
+    assert mexfi("keys", "init")[0] == 0
+    assert mexfi(*GENERATE)[0] == 0
+    stores = [data / "mexfi.sqlite", data / "mexfi-keys.sqlite"]
+    os.chmod(data, 0o755)
+    for path in stores:
+        os.chmod(path, 0o644)
+    with caplog.at_level("WARNING", logger="mexfi.db"):
+        code, err = mexfi("retention", "status")
+    assert code == 0, err
+    assert data.stat().st_mode & 0o777 == 0o700
+    for path in stores:
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+    tightened = " ".join(r.getMessage() for r in caplog.records)
+    assert f"{data} was mode 0755, readable by other local users: tightened to 0700" in tightened
+    assert "mexfi.sqlite was mode 0644" in tightened
+    # A store kept in a directory of the operator's choosing: its files are mexfi's, the
+    # directory is not.
+    elsewhere = tmp_path / "srv"
+    elsewhere.mkdir(mode=0o755)
+    os.chmod(elsewhere, 0o755)
+    store = Store(
+        StoreConfig(
+            records_url=f"sqlite:///{elsewhere / 'records.sqlite'}",
+            keys_url=f"sqlite:///{elsewhere / 'keys.sqlite'}",
+        )
+    )
+    store.dispose()
+    assert elsewhere.stat().st_mode & 0o777 == 0o755
+    assert (elsewhere / "records.sqlite").stat().st_mode & 0o777 == 0o600
 
 
 # ----------------------------------------------------------------- output options

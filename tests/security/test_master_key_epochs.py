@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from mexfi.audit import AuditAction, read_entries
 from mexfi.cli.app import app
 from mexfi.clock import FixedClock
 from mexfi.db import Store, StoreConfig, open_store
@@ -41,18 +42,19 @@ from mexfi.secrets import (
     load_secrets,
     remove_master_keys,
 )
-from mexfi.vault import EpochSettings, Vault
+from mexfi.vault import Actor, EpochSettings, Vault
 from mexfi.vault.crypto import AESGCM, DecryptionFailed, unwrap_key, wrap_aad
 from mexfi.vault.models import DataKey, MasterKeyEpoch, Record
 from mexfi.vault.sealing import open_record, python_values
 from tests.cli.test_exit_codes import run
 from tests.conftest import _drop_schemas, _migrated, make_store_config
-from tests.vault.conftest import DRIVER, SYSTEM
+from tests.vault.conftest import DPO, DRIVER, SYSTEM
 
 DESTROYED = 20
 KEPT = 5
 WINDOW = timedelta(days=1)
 SETTINGS = EpochSettings(epoch=timedelta(days=1), backup_window=WINDOW)
+WORKER = Actor("mexfi-worker", "system")
 
 
 def _rng() -> random.Random:
@@ -100,6 +102,17 @@ def epoch_vault(
 
 def _master_ids(key_file: Path) -> list[str]:
     return [item["id"] for item in json.loads(key_file.read_text())["master_keys"]]
+
+
+def _key_entries(store: Store) -> list[tuple[str, str, str | None, str | None, int]]:
+    """The audit log's master-key entries: (action, actor, reason, key id, count)."""
+    with store.records() as session:
+        entries = read_entries(session, actions=[AuditAction.KEY_ROTATE, AuditAction.KEY_RETIRE])
+    for entry in entries:
+        # Codes and ids only: no subject, no category, no purpose.
+        assert entry.subject is None and entry.subjects == {} and entry.categories == ()
+        assert entry.purpose is None and entry.policy_id is None
+    return [(e.action.value, e.actor_id, e.reason, e.reference, e.count) for e in entries]
 
 
 # --------------------------------------------------------------------------- backups
@@ -246,7 +259,7 @@ def test_tx_7_7_an_old_key_store_backup_opens_nothing_once_its_master_key_is_ret
         assert report.status == "complete"
         assert _readable_registrations(vault.store, load_secrets(), doomed, policy) == 0
 
-        rotation = vault.rotate_master_key(batch_size=4)
+        rotation = vault.rotate_master_key(actor=DPO, batch_size=4)
         assert rotation.added is not None and rotation.added != first_master
         assert rotation.rewrapped >= KEPT
         assert _master_ids(key_file) == [rotation.added, first_master]
@@ -255,15 +268,15 @@ def test_tx_7_7_an_old_key_store_backup_opens_nothing_once_its_master_key_is_ret
 
         # Within the backup window the old key stays: the backup is still a backup, and
         # so the destroyed drivers still open from it. (The test can fail: this is why.)
-        kept_early = vault.retire_master_keys(backup_window=WINDOW)
+        kept_early = vault.retire_master_keys(actor=DPO, backup_window=WINDOW)
         assert kept_early.retired == () and kept_early.retirable == ()
         assert _readable_registrations(old_backup, load_secrets(), doomed, policy) == DESTROYED
 
         clock.advance(WINDOW + timedelta(minutes=1))
-        dry = vault.retire_master_keys(backup_window=WINDOW, dry_run=True)
+        dry = vault.retire_master_keys(actor=DPO, backup_window=WINDOW, dry_run=True)
         assert dry.retirable == (first_master,) and dry.retired == ()
         assert first_master in _master_ids(key_file)
-        retirement = vault.retire_master_keys(backup_window=WINDOW)
+        retirement = vault.retire_master_keys(actor=DPO, backup_window=WINDOW)
         assert retirement.retired == (first_master,)
         assert _master_ids(key_file) == [rotation.added]
         assert key_file.stat().st_mode & 0o777 == 0o600
@@ -280,6 +293,12 @@ def test_tx_7_7_an_old_key_store_backup_opens_nothing_once_its_master_key_is_ret
             assert epoch is not None and epoch.retired_at == clock.now()
             assert epoch.superseded_at is not None
             assert epoch.retired_at - epoch.superseded_at > WINDOW
+        # Audited: codes, key ids and counts, by who did it.
+        assert _key_entries(vault.store) == [
+            ("key_rotate", "dpo-1", "master_key_added", rotation.added, 0),
+            ("key_rotate", "dpo-1", "data_keys_rewrapped", rotation.added, rotation.rewrapped),
+            ("key_retire", "dpo-1", "master_key_retired", first_master, 0),
+        ]
 
 
 def test_an_interrupted_rotation_resumes_and_blocks_retirement_until_done(
@@ -299,7 +318,7 @@ def test_an_interrupted_rotation_resumes_and_blocks_retirement_until_done(
         raise RuntimeError("killed mid-rotation")
 
     with pytest.raises(RuntimeError, match="killed mid-rotation"):
-        vault.rotate_master_key(batch_size=2, on_batch=crash_after_first_batch)
+        vault.rotate_master_key(actor=DPO, batch_size=2, on_batch=crash_after_first_batch)
     new_master = _master_ids(key_file)[0]
     assert new_master != first_master and batches == [2]
     with vault.unit_of_work() as uow:
@@ -309,17 +328,17 @@ def test_an_interrupted_rotation_resumes_and_blocks_retirement_until_done(
 
     # Past the window the old key still wraps live data keys: it must stay.
     clock.advance(WINDOW * 3)
-    blocked = vault.retire_master_keys(backup_window=WINDOW)
+    blocked = vault.retire_master_keys(actor=DPO, backup_window=WINDOW)
     assert blocked.retired == ()
     [old] = [k for k in blocked.keys if k.id == first_master]
     assert old.live_data_keys == total - 2 and not old.retirable
     assert first_master in _master_ids(key_file)
 
-    resumed = vault.rotate_master_key(new_key=False, batch_size=3)
+    resumed = vault.rotate_master_key(actor=DPO, new_key=False, batch_size=3)
     assert resumed.added is None and resumed.rewrapped == total - 2
     assert _master_ids(key_file) == [new_master, first_master]
     # The window counts from the supersession, seen when the rotation began.
-    assert vault.retire_master_keys(backup_window=WINDOW).retired == (first_master,)
+    assert vault.retire_master_keys(actor=DPO, backup_window=WINDOW).retired == (first_master,)
     assert _readable_registrations(vault.store, load_secrets(), drivers, policy) == KEPT
 
 
@@ -329,24 +348,32 @@ def test_the_worker_schedule_rotates_each_epoch_and_retires_after_the_window(
     vault = epoch_vault
     _register_drivers(vault, clock)
     [k1] = _master_ids(key_file)
-    first = vault.maintain_master_keys(SETTINGS)
+    first = vault.maintain_master_keys(SETTINGS, actor=WORKER)
     assert first.rotation is None and first.retirement.retired == ()
 
     clock.advance(hours=23)
-    assert vault.maintain_master_keys(SETTINGS).rotation is None
+    assert vault.maintain_master_keys(SETTINGS, actor=WORKER).rotation is None
 
     clock.advance(hours=1)
-    second = vault.maintain_master_keys(SETTINGS)
+    second = vault.maintain_master_keys(SETTINGS, actor=WORKER)
     assert second.rotation is not None and second.rotation.added is not None
     k2 = second.rotation.added
     assert second.retirement.retired == ()  # k1 superseded just now
     assert _master_ids(key_file) == [k2, k1]
 
     clock.advance(days=1)
-    third = vault.maintain_master_keys(SETTINGS)
+    third = vault.maintain_master_keys(SETTINGS, actor=WORKER)
     assert third.rotation is not None and third.rotation.added is not None
     assert third.retirement.retired == (k1,)
     assert _master_ids(key_file) == [third.rotation.added, k2]
+    k3 = third.rotation.added
+    assert [entry[:4] for entry in _key_entries(vault.store)] == [
+        ("key_rotate", "mexfi-worker", "master_key_added", k2),
+        ("key_rotate", "mexfi-worker", "data_keys_rewrapped", k2),
+        ("key_rotate", "mexfi-worker", "master_key_added", k3),
+        ("key_rotate", "mexfi-worker", "data_keys_rewrapped", k3),
+        ("key_retire", "mexfi-worker", "master_key_retired", k1),
+    ]
 
 
 # --------------------------------------------------------------------------- the key file
@@ -418,16 +445,17 @@ def test_rotate_and_retire_with_keys_from_the_environment_say_what_to_do(
     monkeypatch.setenv("MEXFI_PSEUDONYM_KEY", b64())
     monkeypatch.setenv("MEXFI_AUDIT_SIGNING_KEY", b64())
 
-    code, err = run(monkeypatch, capsys, "keys", "rotate")
-    assert code == 3, err
-    assert "MEXFI_MASTER_KEY" in err and "keys rotate --resume" in err
-    assert not (cli_env / "keys.json").exists()
-
-    code, err = run(monkeypatch, capsys, "keys", "retire")
-    assert code == 3, err
-    assert "MEXFI_MASTER_KEY" in err and "--dry-run" in err
+    # One refusal each, before anything is opened or written, saying what to do instead.
+    for command, to_do in (("rotate", "keys rotate --resume"), ("retire", "--dry-run")):
+        code, err = run(monkeypatch, capsys, "keys", command)
+        flat = " ".join(err.split())
+        assert code == 3, err
+        assert "MEXFI_MASTER_KEY is set: the master keys come from the environment" in flat
+        assert to_do in flat
+        assert not cli_env.exists()
 
     # What they can do: rewrap under the key they put first, and list what to remove.
+    assert run(monkeypatch, capsys, "init")[0] == 0
     assert run(monkeypatch, capsys, "keys", "rotate", "--resume")[0] == 0
     monkeypatch.setenv("MEXFI_BACKUP_WINDOW_DAYS", "0")
     assert run(monkeypatch, capsys, "keys", "retire", "--dry-run")[0] == 0
@@ -467,6 +495,19 @@ def test_keys_rotate_and_retire_from_the_command_line(cli_env: Path) -> None:
     assert json.loads(retired.stdout)["retired"] == [first]
     assert _master_ids(key_file) == [rotation["added"]]
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    store = open_store()
+    try:
+        assert _key_entries(store) == [
+            ("key_rotate", "dpo-test", "master_key_added", rotation["added"], 0),
+            ("key_rotate", "dpo-test", "data_keys_rewrapped", rotation["added"],
+             rotation["rewrapped"]),
+            ("key_retire", "dpo-test", "master_key_retired", first, 0),
+        ]  # fmt: skip
+    finally:
+        store.dispose()
+    # Who acts is always said: without MEXFI_ACTOR or --actor, nothing rotates.
+    without_actor = runner.invoke(app, ["keys", "rotate"], env={"MEXFI_ACTOR": None})
+    assert without_actor.exit_code == 2 and _master_ids(key_file) == [rotation["added"]]
 
     for args in (["keys", "retire", "--help"], ["keys", "rotate", "--help"]):
         assert runner.invoke(app, args).exit_code == 0
@@ -527,3 +568,11 @@ def test_the_worker_rotates_when_the_epoch_is_over(cli_env: Path) -> None:
     ids = _master_ids(cli_env / "keys.json")
     assert len(ids) == 2 and ids[1] == first
     assert f"data keys rewrapped under {ids[0]}" in " ".join(result.output.split())
+    store = open_store()
+    try:
+        assert [entry[:4] for entry in _key_entries(store)] == [
+            ("key_rotate", "mexfi-worker", "master_key_added", ids[0]),
+            ("key_rotate", "mexfi-worker", "data_keys_rewrapped", ids[0]),
+        ]
+    finally:
+        store.dispose()

@@ -9,6 +9,7 @@ without a demand; third parties, partners and personalized notifications without
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -67,7 +68,7 @@ def rider_with_taps(vault: Vault, phone: str = "+994 50 123 45 67") -> str:
     return rider
 
 
-def access_request(vault: Vault, subject: str, **options: object) -> str:
+def access_request(vault: Vault, subject: str, **options: Any) -> str:
     request = add(
         vault, policy_id="bakikart", kind="access", channel="written", actor=SUPPORT,
         subject_id=subject, **options,

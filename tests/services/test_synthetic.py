@@ -244,16 +244,15 @@ def test_generate_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("MEXFI_KEYSTORE_URL", f"sqlite:///{tmp_path / 'data' / 'keys.sqlite'}")
     monkeypatch.setenv("MEXFI_KEY_FILE", str(tmp_path / "data" / "keys.json"))
     monkeypatch.delenv("MEXFI_MASTER_KEY", raising=False)
-    from mexfi.secrets import init_audit_key, init_key_file
+    from mexfi.cli.keys import init_command
 
     app = typer.Typer()
     app.command("generate")(generate_command)
-    app.command("noop")(lambda: None)  # two commands: `generate` stays a subcommand
+    app.command("init")(init_command)
     runner = CliRunner()
     args = ["generate", "--riders", "3", "--drivers", "2", "--days", "2", "--seed", "4"]
-    # Only `mexfi keys init` creates key files (tests/security/test_key_confusion.py).
-    init_key_file()
-    init_audit_key()
+    # Only `mexfi init` creates a store and its key files (tests/cli/test_store_cli.py).
+    assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(app, [*args, "--batch-size", "20"])
     assert result.exit_code == 0, result.output
     assert "card_use" in result.output and "registration" in result.output

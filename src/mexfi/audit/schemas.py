@@ -66,7 +66,8 @@ class AuditAction(StrEnum):
     REQUEST = "request"  # a data-subject request received or answered
     CONSENT = "consent"
     WITHDRAW = "withdraw"  # consent withdrawn
-    KEY_ROTATE = "key_rotate"
+    KEY_ROTATE = "key_rotate"  # a master key added, the data keys rewrapped under it
+    KEY_RETIRE = "key_retire"  # a superseded master key destroyed (removed from the key file)
     REGISTER = "register"
     ORDER_OPEN = "order_open"  # TX-13: an order starts; its customer may see the driver
     ORDER_CLOSE = "order_close"
@@ -96,6 +97,13 @@ _UUID_RE = re.compile(
 # mexfi's own ids (`new_id()`: 32 lowercase hex digits) and hex digests standing alone;
 # one id in ~3.4 million is all decimal digits, and that is still an id, not a phone.
 _ID_RE = re.compile(r"(?<![0-9A-Za-z_])(?:[0-9a-f]{32}|[0-9a-f]{64})(?![0-9A-Za-z_])")
+# The vault's master-key ids (`mexfi.secrets`): "mk-", the day it was made, 8 hex digits.
+# Exactly that: a real date (2000-2099) and nothing glued on either side, so a phone number
+# cannot pass for one.
+_MASTER_KEY_ID_RE = re.compile(
+    r"(?<![0-9A-Za-z_-])mk-20\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])-[0-9a-f]{8}"
+    r"(?![0-9A-Za-z_-])"
+)
 _ISO_TIME_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 )
@@ -121,12 +129,14 @@ def _in_hex_id(text: str, start: int, end: int) -> bool:
 
 def _card_like(text: str) -> bool:
     # A hex digest holds a Luhn-valid 13+ digit run now and then: that is no card number.
-    masked = _ID_RE.sub(" ", _UUID_RE.sub(" ", text))
+    masked = _MASTER_KEY_ID_RE.sub(" ", _ID_RE.sub(" ", _UUID_RE.sub(" ", text)))
     return any(not _in_hex_id(masked, hit.start, hit.end) for hit in find_card_numbers(masked))
 
 
 def _phone_like(text: str) -> bool:
-    masked = _ISO_TIME_RE.sub(" ", _ID_RE.sub(" ", _UUID_RE.sub(" ", text)))
+    masked = _ISO_TIME_RE.sub(
+        " ", _MASTER_KEY_ID_RE.sub(" ", _ID_RE.sub(" ", _UUID_RE.sub(" ", text)))
+    )
     if _DIGIT_RUN_RE.search(masked):
         return True
     return any(

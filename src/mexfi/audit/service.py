@@ -350,11 +350,23 @@ class AuditLog:
         *,
         subject: str | None = None,
         actions: Collection[AuditAction] | None = None,
+        actor: str | None = None,
+        purpose: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
     ) -> list[AuditEntryRead]:
         """Entries oldest first; with `limit`, the newest `limit` of those that match."""
-        return read_entries(session, subject=subject, actions=actions, since=since, limit=limit)
+        return read_entries(
+            session,
+            subject=subject,
+            actions=actions,
+            actor=actor,
+            purpose=purpose,
+            since=since,
+            until=until,
+            limit=limit,
+        )
 
     # --- signing ---
 
@@ -443,19 +455,37 @@ def read_entries(
     session: Session,
     *,
     subject: str | None = None,
-    actions: Collection[AuditAction] | None = None,
+    actions: Collection[AuditAction | str] | None = None,
+    actor: str | None = None,
+    purpose: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int | None = None,
 ) -> list[AuditEntryRead]:
     """Entries oldest first; with `limit`, the newest `limit` that match. Needs no key.
 
-    `subject` matches an entry's `subject` and a batch entry's `subjects` alike (TX-3.4).
+    `subject` (a pseudonym) matches an entry's `subject` and a batch entry's `subjects`
+    alike (TX-3.4); `actor` an actor id, `purpose` a purpose id; the time range is
+    `since` <= at < `until`. Every filter given must match.
     """
     query = select(_ENTRIES) if subject is None else _subject_query(subject)
     if actions is not None:
-        query = query.where(_ENTRIES.c.action.in_([AuditAction(a).value for a in actions]))
+        try:
+            codes = [AuditAction(a).value for a in actions]
+        except ValueError:
+            raise Invalid(
+                f"unknown audit action among {', '.join(map(str, actions))}",
+                hint=f"actions: {', '.join(a.value for a in AuditAction)}",
+            ) from None
+        query = query.where(_ENTRIES.c.action.in_(codes))
+    if actor is not None:
+        query = query.where(_ENTRIES.c.actor_id == actor)
+    if purpose is not None:
+        query = query.where(_ENTRIES.c.purpose == purpose)
     if since is not None:
         query = query.where(_ENTRIES.c.at >= _aware(since, "since"))
+    if until is not None:
+        query = query.where(_ENTRIES.c.at < _aware(until, "until"))
     if limit is None:
         rows = list(session.execute(query.order_by(_ENTRIES.c.seq)))
     else:

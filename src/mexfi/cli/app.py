@@ -24,6 +24,7 @@ from mexfi.cli.policy import policy_app
 from mexfi.cli.requests import requests_app
 from mexfi.cli.retention import retention_app, worker_command
 from mexfi.cli.scan import bench_scan_command, redact_command, scan_command
+from mexfi.cli.subjects import subjects_app
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
 __all__ = ["app", "exit_code_for", "main"]
@@ -43,6 +44,7 @@ app.command("init")(init_command)
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
+app.add_typer(subjects_app, name="subjects")
 app.command("worker")(worker_command)
 app.command("generate")(generate_command)
 app.add_typer(bench_app, name="bench")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from mexfi.audit import AuditAction
 from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import err, out
 
@@ -40,7 +42,7 @@ def _open() -> Store:
 
     from sqlalchemy import inspect
 
-    from mexfi.db import Store, StoreConfig
+    from mexfi.db import Store, StoreConfig, StoreNotFound, store_presence
     from mexfi.errors import Invalid, Unavailable
 
     try:
@@ -48,6 +50,14 @@ def _open() -> Store:
     except Invalid:
         # A SQLite records file without a key store: fine here, the key store is not read.
         config = StoreConfig(records_url=os.environ["MEXFI_DATABASE_URL"], keys_url="sqlite://")
+    # Nothing is created where no store is: only `mexfi init` creates one.
+    presence = store_presence(config, keys=False)
+    if not presence.records:
+        raise StoreNotFound(
+            f"no mexfi records database (and so no audit log) at {presence.records_url}",
+            hint="point MEXFI_DATA_DIR or MEXFI_DATABASE_URL at the store; `mexfi init` "
+            "creates a new one (nothing was created)",
+        )
     store = Store(config)
     try:
         with store.records_engine.connect() as connection:
@@ -207,11 +217,65 @@ def checkpoint_command() -> None:
     )
 
 
+_PSEUDONYM = re.compile(r"ps_[0-9a-f]{24}")
+
+
+def _pseudonym_of(ref: str) -> str:
+    """The audit log's name (pseudonym) of the subject `ref` names: a pseudonym is used as it
+    is (an auditor holds no key file); a subject id or a phone is resolved through the
+    store and its keys (`mexfi.cli.subjects.resolve_subject`)."""
+    from mexfi.cli.context import open_vault
+    from mexfi.cli.subjects import resolve_subject
+    from mexfi.errors import Invalid
+
+    text = ref.strip()
+    if _PSEUDONYM.fullmatch(text):
+        err.print(f"entries about pseudonym {text}")
+        return text
+    if text.startswith("ps_"):
+        raise Invalid(
+            "--subject starts like a pseudonym but is not one",
+            hint="a pseudonym is ps_ and 24 hex digits; a subject id is 32 hex digits",
+        )
+    with open_vault() as vault, vault.unit_of_work() as uow:
+        return resolve_subject(vault, uow, text).pseudonym
+
+
 @audit_app.command("show")
 def show_command(
     subject: Annotated[
         str | None,
-        typer.Option("--subject", "-s", help="Only entries about this subject PSEUDONYM."),
+        typer.Option(
+            "--subject",
+            "-s",
+            help="Only entries about this subject: its id, pseudonym (ps_…) or phone. A "
+            "pseudonym needs no key file.",
+        ),
+    ] = None,
+    by_actor: Annotated[
+        str | None,
+        # A filter, not who acts: MEXFI_ACTOR does not set it.
+        typer.Option("--actor", help="Only entries by this actor id (e.g. dpo-1)."),
+    ] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--action",
+            help="Only entries of this action (repeatable): "
+            + ", ".join(a.value for a in AuditAction)
+            + ".",
+        ),
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="Only entries for this purpose id.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only entries at or after this time (ISO 8601, a zone)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Only entries before this time (ISO 8601, a zone)."),
     ] = None,
     limit: Annotated[
         int,
@@ -221,13 +285,39 @@ def show_command(
     ] = 50,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Print audit entries, oldest first: who did what to which subject's data, and why."""
-    from mexfi.audit import read_entries
+    """Print audit entries, oldest first: who did what to which subject's data, and why.
 
+    Every filter given must match. A --subject id or phone also needs the key file.
+    """
+    from mexfi.audit import read_entries
+    from mexfi.cli.options import parse_time
+    from mexfi.errors import Invalid
+
+    # Reading the log changes nothing: any time may be asked about.
+    start = parse_time(since, "--since", allow_future=True)
+    stop = parse_time(until, "--until", allow_future=True)
+    if start is not None and stop is not None and stop <= start:
+        raise Invalid("--until is not after --since", hint="the range is since <= at < until")
+    known = [a.value for a in AuditAction]
+    unknown = [a for a in action or [] if a not in known]
+    if unknown:
+        raise Invalid(
+            f"--action {unknown[0]!r} is not an audit action", hint=f"actions: {', '.join(known)}"
+        )
+    pseudonym = _pseudonym_of(subject) if subject is not None else None
     store = _open()
     try:
         with store.records() as session:
-            entries = read_entries(session, subject=subject, limit=limit)
+            entries = read_entries(
+                session,
+                subject=pseudonym,
+                actions=action or None,
+                actor=by_actor,
+                purpose=purpose,
+                since=start,
+                until=stop,
+                limit=limit,
+            )
     finally:
         store.dispose()
 

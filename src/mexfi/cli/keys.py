@@ -13,8 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mexfi.cli.context import open_vault
-from mexfi.cli.options import OutputFormat
-from mexfi.cli.output import err, out, when
+from mexfi.cli.options import ActorId, OutputFormat
+from mexfi.cli.output import err, listing, out, when
 
 if TYPE_CHECKING:
     from mexfi.vault import Vault
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 #: How often the worker looks at the master keys: often enough to rotate within the hour
 #: the epoch ends, rarely enough that counting the data keys costs nothing.
 KEY_CHECK_EVERY = timedelta(hours=1)
+#: Who the worker's rotations and retirements are audited as.
+WORKER_ACTOR_ID = "mexfi-worker"
 
 __all__ = ["init_command", "keys_app", "scheduled_key_maintenance"]
 
@@ -30,28 +32,11 @@ keys_app = typer.Typer(
 )
 
 
-@keys_app.command("init")
-def init_command(
-    if_missing: Annotated[
-        bool,
-        typer.Option(
-            "--if-missing",
-            help="When every key file already exists, say so and exit 0 instead of failing "
-            "(for scripts that run on machines set up before).",
-        ),
-    ] = False,
-) -> None:
-    """Write the key file and, apart from it, the audit signing key and its public key.
-
-    The only command that creates a key file (every other one refuses to run without it).
-    The key file: MEXFI_KEY_FILE (default .mexfi/keys.json). The audit key:
-    MEXFI_AUDIT_KEY_FILE (default .mexfi/audit-signing.key) and its .pub beside it. Writes
-    what is missing and never overwrites; a key file that still holds the audit key has it
-    moved out. With nothing missing it exits 3, or 0 with --if-missing.
-    """
+def _write_key_files() -> bool:
+    """Write whichever key file is missing (key file, audit signing key, its public key) and
+    move an audit key out of an old key file; say what was written. True if anything was."""
     import os
 
-    from mexfi.errors import Conflict
     from mexfi.secrets import (
         audit_key_path,
         audit_public_key_path,
@@ -92,21 +77,99 @@ def init_command(
         public.write_text(base64.b64encode(raw).decode("ascii") + "\n", encoding="ascii")
         out.print(f"wrote the audit public key {public}")
         done = True
-    if not done and if_missing:
-        out.print(
-            f"key file {key_file_path()} and audit signing key {key_path} already exist; "
-            "nothing written"
-        )
-    elif not done:
+    return done
+
+
+@keys_app.command("init")
+def init_command(
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="When the store already exists, say so and exit 0 instead of failing "
+            "(for scripts that run on machines set up before).",
+        ),
+    ] = False,
+) -> None:
+    """Create a store (key files and schemas) and say where; also `mexfi keys init`.
+
+    The key file, apart from it the audit signing key and its public key, and
+    the records and key-store schemas. The only command that creates a store
+    or a key file: every other one refuses without them, saying where it
+    looked. MEXFI_DATA_DIR (default ./.mexfi) holds the SQLite files and the
+    key file; MEXFI_DATABASE_URL, MEXFI_KEYSTORE_URL and MEXFI_KEY_FILE name
+    them elsewhere.
+
+    Writes what is missing, never overwrites, and refuses a new key file for a
+    store written under another. With nothing missing it exits 3, or 0 with
+    --if-missing (applying pending migrations, as `mexfi db upgrade` does).
+    """
+    import os
+
+    from mexfi.cli.context import store_places
+    from mexfi.db import StoreConfig, open_store, store_presence
+    from mexfi.errors import Conflict
+    from mexfi.migrations import upgrade_store
+    from mexfi.secrets import key_file_path, load_secrets
+    from mexfi.vault import Vault, key_store_in_use
+
+    config = StoreConfig.from_env()
+    presence = store_presence(config)
+    has_keys = "MEXFI_MASTER_KEY" in os.environ or key_file_path().exists()
+    if presence.records and not presence.keys:
         raise Conflict(
-            f"key file {key_file_path()} and audit signing key {key_path} already exist",
-            hint="a new key file would make every stored record unreadable; "
-            "use `mexfi keys rotate` to change the master key",
+            "the records database is there but its key store is not: a new key store would "
+            f"open none of its records; looked at\n{store_places(config, presence)}",
+            hint="set MEXFI_KEYSTORE_URL to the key store these records were written with, "
+            "or restore it from its backup",
         )
+    if presence.keys and not has_keys:
+        store = open_store(config)
+        try:
+            with store.keys() as session:
+                in_use = key_store_in_use(session)
+        finally:
+            store.dispose()
+        if in_use:
+            raise Conflict(
+                "the store is there, written under a key file that is not: a new key file "
+                f"would open none of it; looked at\n{store_places(config, presence, keys=False)}",
+                hint="point MEXFI_KEY_FILE at the key file this store was written with (or set "
+                "MEXFI_MASTER_KEY); nothing was written",
+            )
+    wrote_keys = _write_key_files()
+    created = not (presence.records and presence.keys)
+    store = open_store(config)
+    try:
+        store.check()
+        upgrade_store(store)
+        if created:
+            # The key store's check row: this store and these keys belong together from now
+            # on (an existing store's keys are checked by every command that opens it).
+            with store.keys() as session:
+                Vault(store, {}, load_secrets()).check_keys(session)
+    finally:
+        store.dispose()
+    if created:
+        out.print(f"created the store:\n{store_places(config)}")
+        return
+    if wrote_keys:
+        return
+    if not if_missing:
+        raise Conflict(
+            f"the store and its keys already exist:\n{store_places(config, presence, keys=True)}",
+            hint="a new key file would make every stored record unreadable; use `mexfi keys "
+            "rotate` to change the master key, `mexfi db upgrade` to upgrade the schema",
+        )
+    out.print(
+        "the store and its keys already exist; nothing created (schema up to date):\n"
+        f"{store_places(config, presence, keys=True)}"
+    )
 
 
 @keys_app.command("rotate")
 def rotate_command(
+    actor: ActorId,
     new_key: Annotated[
         bool,
         typer.Option(
@@ -125,20 +188,14 @@ def rotate_command(
     """Rewrap every data key under the current master key; records are not touched.
 
     Each batch commits on its own, so an interrupted rotation resumes with --resume.
+    Audited as key_rotate, naming the key and the number of data keys rewrapped.
     """
-    import os
+    from mexfi.secrets import refuse_master_keys_from_environment
+    from mexfi.vault import Actor
 
-    from mexfi.errors import Invalid
-
-    if new_key and "MEXFI_MASTER_KEY" in os.environ:
-        # The variable wins over the key file: a key added there would never wrap anything.
-        raise Invalid(
-            "MEXFI_MASTER_KEY is set, so the master keys come from the environment and a "
-            "key added to the key file would never be used",
-            hint="put a new master key first in MEXFI_MASTER_KEY (id:base64 of 32 random "
-            "bytes, the old keys after it), then run `mexfi keys rotate --resume` to rewrap "
-            "the data keys under it",
-        )
+    if new_key:
+        # The one refusal, before the store is opened, saying what to do instead.
+        refuse_master_keys_from_environment("rotate")
     # open_vault checks the keys against the key store: a new key never joins a wrong file.
     with (
         open_vault() as vault,
@@ -152,6 +209,7 @@ def rotate_command(
     ):
         task = progress.add_task("rotate", total=None)
         report = vault.rotate_master_key(
+            actor=Actor(actor, "dpo"),
             new_key=new_key,
             batch_size=batch_size,
             on_start=lambda total: progress.update(task, total=total),
@@ -179,6 +237,7 @@ def rotate_command(
 
 @keys_app.command("retire")
 def retire_command(
+    actor: ActorId,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only say which master keys would be retired.")
     ] = False,
@@ -192,16 +251,20 @@ def retire_command(
     key store) once it wraps no live data key and was superseded longer ago than the backup
     window, MEXFI_BACKUP_WINDOW_DAYS (default 1). Key-store backups older than that, and
     the keys of destroyed subjects they hold, can then no longer be opened. With keys from
-    MEXFI_MASTER_KEY only --dry-run works: remove the keys it lists by hand.
+    MEXFI_MASTER_KEY only --dry-run works: remove the keys it lists by hand. Each key
+    retired is audited as key_retire, naming it.
     """
-    from rich.table import Table
-
-    from mexfi.secrets import master_keys_from_environment
-    from mexfi.vault import EpochSettings
+    from mexfi.secrets import master_keys_from_environment, refuse_master_keys_from_environment
+    from mexfi.vault import Actor, EpochSettings
 
     settings = EpochSettings.from_env()
+    if not dry_run:
+        # The one refusal, before the store is opened, saying what to do instead.
+        refuse_master_keys_from_environment("retire")
     with open_vault() as vault:
-        report = vault.retire_master_keys(backup_window=settings.backup_window, dry_run=dry_run)
+        report = vault.retire_master_keys(
+            actor=Actor(actor, "dpo"), backup_window=settings.backup_window, dry_run=dry_run
+        )
     if format is OutputFormat.json:
         payload = {
             "dry_run": report.dry_run,
@@ -225,9 +288,10 @@ def retire_command(
         out.print_json(json.dumps(payload))
         return
     window_days = report.backup_window.total_seconds() / 86400
-    table = Table(title=f"master keys (backup window {window_days:g} days)")
-    for column in ("id", "state", "superseded", "retire after", "live data keys"):
-        table.add_column(column)
+    table = listing(f"master keys (backup window {window_days:g} days)")
+    table.add_column("id", no_wrap=True)  # what MEXFI_MASTER_KEY and the key file name
+    for column in ("state", "superseded", "retire after", "live data keys"):
+        table.add_column(column, overflow="fold")
     for k in report.keys:
         if k.current:
             state = "current"
@@ -254,6 +318,48 @@ def retire_command(
         out.print(f"would retire: {', '.join(report.retirable)} (dry run)")
     else:
         out.print("no master key to retire yet")
+
+
+@keys_app.command("compact")
+def compact_command(
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rewrite the table even if no shredding is pending."),
+    ] = False,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")
+    ] = OutputFormat.text,
+) -> None:
+    """Rewrite the data-key table now, so that shredded keys leave its files (PostgreSQL).
+
+    PostgreSQL keeps a deleted key's bytes in the table's free space until a rewrite
+    (VACUUM FULL: the table is locked while it runs). Each retention run does one at its
+    end when a shredding is pending, at most every MEXFI_KEY_COMPACTION_MINUTES (default
+    15); this does it at once. On SQLite there is nothing to do: deleted keys are zeroed.
+    """
+    from datetime import timedelta
+
+    with open_vault() as vault:
+        report = vault.compact_key_store(interval=timedelta(0), force=force)
+    if format is OutputFormat.json:
+        out.print_json(
+            json.dumps(
+                {
+                    "pending": report.pending,
+                    "rewritten": report.rewritten,
+                    "seconds": report.seconds,
+                    "note": report.note,
+                }
+            )
+        )
+        return
+    if report.rewritten:
+        out.print(
+            f"rewrote the data-key table in {report.seconds or 0:.2f} s; the keys of "
+            f"{report.pending} shredding commit(s) are gone from its files"
+        )
+    else:
+        out.print(f"nothing rewritten: {report.note}")
 
 
 @keys_app.command("reseal")
@@ -341,9 +447,10 @@ def scheduled_key_maintenance(vault: Vault, *, batch_size: int) -> Callable[[], 
     An error is reported and retried at the next check: retention goes on meanwhile.
     """
     from mexfi.errors import MexfiError
-    from mexfi.vault import EpochSettings
+    from mexfi.vault import Actor, EpochSettings
 
     settings = EpochSettings.from_env()
+    actor = Actor(WORKER_ACTOR_ID, "system")
     every = min(KEY_CHECK_EVERY, settings.epoch) if settings.epoch else KEY_CHECK_EVERY
     next_check: list[datetime | None] = [None]
 
@@ -354,7 +461,7 @@ def scheduled_key_maintenance(vault: Vault, *, batch_size: int) -> Callable[[], 
             return
         next_check[0] = now + every
         try:
-            report = vault.maintain_master_keys(settings, batch_size=batch_size)
+            report = vault.maintain_master_keys(settings, actor=actor, batch_size=batch_size)
         except MexfiError as exc:
             err.print(f"[bold red]master keys:[/] {exc.message}")
             if exc.hint:

@@ -13,9 +13,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
-__all__ = ["Force", "claim_output", "claim_output_dir", "err", "out", "when"]
+__all__ = [
+    "ID_WIDTH",
+    "Force",
+    "add_id_column",
+    "claim_output",
+    "claim_output_dir",
+    "err",
+    "listing",
+    "out",
+    "when",
+]
 
 Force = Annotated[
     bool,
@@ -113,3 +125,25 @@ def when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+#: The width of an id (32 hex digits): what the other commands take, never cut.
+ID_WIDTH = 32
+
+
+def listing(title: str) -> Table:
+    """A table for a listing: a rule under the header, columns two spaces apart, no frame,
+    so that a 32-character id and a few short columns fit in 80 columns."""
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def add_id_column(table: Table, header: str = "id") -> None:
+    """An id column: whole ids on one line, whatever the width (other columns fold)."""
+    table.add_column(header, no_wrap=True, min_width=ID_WIDTH)

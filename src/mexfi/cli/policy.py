@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from mexfi.cli.options import OutputFormat
-from mexfi.cli.output import Force, claim_output, err, out
+from mexfi.cli.output import Force, claim_output, err, listing, out
 
 if TYPE_CHECKING:
     from mexfi.vault import AccessCell
@@ -189,11 +189,22 @@ def matrix_command(
         out.print_json(json.dumps(payload, ensure_ascii=False))
         return
     by_key = {(c.purpose, c.role, c.category, c.tier): c for c in cells}
+    # Category ids as headers where they fit whole; else numbered, with a legend (an id is
+    # never cut to "regi…").
+    role_width = max(len(r.id) for r in policy.roles)
+    named = role_width + sum(max(len(c.id), 9) + 2 for c in policy.categories) <= out.width
+    headers = [c.id if named else str(n) for n, c in enumerate(policy.categories, start=1)]
+    if not named:
+        out.print(
+            "categories: "
+            + ", ".join(f"{n}={c.id}" for n, c in enumerate(policy.categories, start=1)),
+            soft_wrap=False,
+        )
     for purpose in policy.purposes:
-        table = Table(title=f"{policy.id}: purpose {purpose.id}", show_lines=False)
+        table = listing(f"{policy.id}: purpose {purpose.id}")
         table.add_column("role", no_wrap=True)
-        for category in policy.categories:
-            table.add_column(category.id)
+        for header in headers:
+            table.add_column(header, overflow="fold")
         for role in policy.roles:
             row = [role.id]
             for category in policy.categories:
@@ -207,7 +218,8 @@ def matrix_command(
         f"{allowed} allowed; '-' denied, 'P' also the passive tier, '+fact' a recorded fact "
         f"each read cites (req: an open verified request, rect: a rectification request "
         f"naming the category, law: a lawful demand in force, consent: a written consent, "
-        f"opt-in: the subject's opt-in, order: an active order, own: the subject itself)"
+        f"opt-in: the subject's opt-in, order: an active order, own: the subject itself)",
+        soft_wrap=False,
     )
 
 

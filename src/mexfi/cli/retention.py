@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +12,8 @@ from rich.table import Table
 
 from mexfi.cli.context import load_policies_each, open_vault
 from mexfi.cli.options import ActorId, AllowFuture, OutputFormat, parse_time
-from mexfi.cli.output import err, out, when
+from mexfi.cli.output import Force, add_id_column, err, listing, out, when
+from mexfi.cli.subjects import resolve_subject
 
 if TYPE_CHECKING:
     from mexfi.retention import RetentionStatus, RunReport
@@ -56,6 +58,11 @@ def _print_report(report: RunReport, format: OutputFormat) -> None:
         err.print(f"finished {report.recovered} destruction(s) an earlier run left pending")
     if report.abandoned:
         err.print(f"closed {len(report.abandoned)} run(s) killed mid-way (status `abandoned`)")
+    if report.key_store_rewritten_in is not None:
+        err.print(
+            f"rewrote the key store's data-key table in {report.key_store_rewritten_in:.2f} s: "
+            "the shredded keys left its files"
+        )
     _print_faults(report)
 
 
@@ -140,8 +147,8 @@ def _print_status(status: RetentionStatus, *, lease_seconds: float) -> None:
         out.print("0 quarantined records")
         return
     # The evidence (subject, key, digest) is in `--format json`; ids are kept whole here.
-    quarantine = Table(title=f"{status.quarantined_total} quarantined record(s)")
-    quarantine.add_column("record", no_wrap=True)
+    quarantine = listing(f"{status.quarantined_total} quarantined record(s)")
+    add_id_column(quarantine, "record")
     for column in ("policy", "category", "found by", "at"):
         quarantine.add_column(column, overflow="fold")
     for q in status.quarantined:
@@ -200,7 +207,9 @@ def hold_place_command(
     policy: Annotated[str, typer.Option(help="Policy id, e.g. taxsee_driver.")],
     reason: Annotated[str, typer.Option(help="The lawful request or dispute it serves.")],
     actor: ActorId,
-    subject: Annotated[str | None, typer.Option(help="Subject id.")] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="The subject: its id, pseudonym or phone.")
+    ] = None,
     category: Annotated[str | None, typer.Option(help="Category id.")] = None,
 ) -> None:
     """Put a subject, a category, or both on legal hold."""
@@ -214,7 +223,11 @@ def hold_place_command(
             policy_id=policy,
             reason=reason,
             actor=Actor(actor, "dpo"),
-            subject_id=subject,
+            subject_id=(
+                resolve_subject(vault, uow, subject, policy_id=policy).id
+                if subject is not None
+                else None
+            ),
             category=category,
         )
     out.print(f"hold {hold.id} placed")
@@ -224,44 +237,99 @@ def hold_place_command(
 def hold_lift_command(
     hold_id: Annotated[str, typer.Argument(help="The hold's id.")],
     actor: ActorId,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for the letters of the requests it releases."),
+    ] = Path("."),
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write PDF letters.")] = True,
+    force: Force = False,
 ) -> None:
-    """Lift a legal hold; the next run applies the rules it held back."""
+    """Lift a legal hold: the destruction requests it kept `on_hold` are carried out with it
+    (one transaction; their answers and letters in --out), and the next run applies the
+    retention rules it held back."""
+    from mexfi.cli.requests import publish, stage_answer
+    from mexfi.requests import resume_released
     from mexfi.retention import lift_hold
     from mexfi.vault import Actor
 
-    with open_vault() as vault, vault.unit_of_work() as uow:
-        hold = lift_hold(vault, uow, hold_id, actor=Actor(actor, "dpo"))
+    staged: list[Path] = []
+    try:
+        with open_vault() as vault, vault.unit_of_work() as uow:
+            hold = lift_hold(vault, uow, hold_id, actor=Actor(actor, "dpo"))
+            # Retention does not know requests: the requests it released resume here, in
+            # the lift's unit of work.
+            released = resume_released(vault, uow, hold.id, actor=Actor(actor, "dpo"))
+            for answer in released:
+                if answer.request.state.value == "answered":
+                    staged += stage_answer(vault, answer, out_dir, pdf=pdf, force=force)
+    except BaseException:
+        for path in staged:
+            path.unlink(missing_ok=True)
+        raise
+    written = publish(staged)
     out.print(f"hold {hold.id} lifted")
+    for answer in released:
+        request = answer.request
+        if request.state.value == "answered":
+            outcome = answer.data.get("destruction", {})
+            out.print(
+                f"released request {request.id} ({request.kind.value}): carried out, "
+                f"{outcome.get('records_destroyed', 0)} record(s) destroyed "
+                f"({', '.join(outcome.get('destroyed', [])) or 'none'})"
+            )
+        else:
+            waits = ", ".join(f"{c} (hold {h})" for c, h in request.holds.items())
+            out.print(f"released request {request.id}: still on hold: {waits}")
+    if not released:
+        err.print("no request waited on this hold")
+    for path in written:
+        err.print(f"wrote {path}")
 
 
 @hold_app.command("list")
 def hold_list_command(
     policy: Annotated[str | None, typer.Option(help="Only this policy.")] = None,
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
-    """List the live legal holds."""
+    """List the live legal holds (the id is what `hold lift` takes)."""
     from mexfi.retention import active_holds
 
     with open_vault() as vault, vault.unit_of_work() as uow:
         holds = active_holds(uow, policy_id=policy)
-    table = Table(title=f"{len(holds)} live legal hold(s)")
-    for column in ("id", "policy", "subject", "category", "placed", "reason"):
-        table.add_column(column, overflow="fold")
-    for hold in holds:
-        table.add_row(
-            hold.id,
-            hold.policy_id,
-            hold.subject_id or "(all)",
-            hold.category or "(all)",
-            hold.placed_at.isoformat(),
-            hold.reason,
+    if format is OutputFormat.json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "id": h.id,
+                        "policy_id": h.policy_id,
+                        "subject_id": h.subject_id,
+                        "category": h.category,
+                        "reason": h.reason,
+                        "placed_by": h.placed_by,
+                        "placed_at": h.placed_at.isoformat(),
+                    }
+                    for h in holds
+                ]
+            )
         )
-    out.print(table)
+        return
+    # One block a hold: two 32-character ids (hold, subject) do not fit a table row at 80
+    # columns, and neither is ever cut.
+    out.print(f"{len(holds)} live legal hold(s)", style="bold")
+    for hold in holds:
+        out.print(f"{hold.id}  {hold.policy_id}")
+        subject = f"subject {hold.subject_id}" if hold.subject_id else "every subject"
+        category = f"category {hold.category}" if hold.category else "every category"
+        out.print(f"  {subject}, {category}")
+        out.print(f"  placed {when(hold.placed_at)} by {escape(hold.placed_by)}")
+        out.print(f"  reason: {escape(hold.reason)}")
 
 
 @retention_app.command("certificates")
 def certificates_command(
-    subject: Annotated[str, typer.Argument(help="Subject id.")],
-    actor: Annotated[str, typer.Option(help="Who asks: the DPO's id, or the subject's app.")],
+    ref: Annotated[str, typer.Argument(help="The subject: its id, pseudonym or phone.")],
+    actor: ActorId,
     as_subject: Annotated[
         bool, typer.Option("--as-subject", help="Ask as the subject itself, not as the DPO.")
     ] = False,
@@ -272,6 +340,9 @@ def certificates_command(
     from mexfi.vault import Actor
 
     with open_vault() as vault, vault.unit_of_work() as uow:
+        # A subject whose phone was destroyed is found by id or pseudonym (a phone names
+        # the destroyed candidates sharing its blind-index value).
+        subject = resolve_subject(vault, uow, ref).id
         policy = vault.policy(vault.subject(uow, subject).policy_id)
         role = "dpo"
         if as_subject:
@@ -304,20 +375,17 @@ def certificates_command(
             )
         )
         return
-    table = Table(title=f"{len(found)} certificate(s)")
-    for column in ("at", "status", "rule", "categories", "clauses", "records", "key ids"):
-        table.add_column(column, overflow="fold")
+    # One block a certificate: its id and each key id whole, one to a line.
+    out.print(f"{len(found)} certificate(s)", style="bold")
     for c in found:
-        table.add_row(
-            c.at.isoformat(),
-            c.status if c.status != "held" else f"held ({c.hold_id})",
-            c.rule_id or c.request_id or "",
-            ", ".join(c.categories),
-            ", ".join(c.clauses),
-            str(c.records_destroyed),
-            ", ".join(c.key_ids),
-        )
-    out.print(table)
+        status = c.status if c.status != "held" else f"held by hold {c.hold_id}"
+        out.print(f"{c.evidence_id}  {status}, {when(c.at)}")
+        why = f"rule {c.rule_id}" if c.rule_id else f"request {c.request_id or '-'}"
+        clauses = f" ({', '.join(c.clauses)})" if c.clauses else ""
+        out.print(f"  {why}{clauses}: {', '.join(c.categories)}")
+        out.print(f"  {c.records_destroyed} record(s), {len(c.key_ids)} key(s)")
+        for key_id in c.key_ids:
+            out.print(f"    key {key_id}")
 
 
 def worker_command(

@@ -25,7 +25,7 @@ from mexfi.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
     from mexfi.bench import ScanReport
-    from mexfi.scan import Mode
+    from mexfi.scan import Mode, Pseudonymizer
 
 __all__ = ["bench_scan_command", "redact_command", "scan_command"]
 
@@ -165,7 +165,9 @@ def _file_texts(path: Path) -> Iterator[tuple[int, str]]:
         )
 
 
-def _scan_files(files: list[Path], *, types: list[str] | None, min_score: float) -> None:
+def _scan_files(
+    files: list[Path], *, types: list[str] | None, min_score: float, format: OutputFormat
+) -> None:
     from mexfi.scan import ENTITY_TYPES, Scanner
 
     scanner = Scanner(types=types, min_score=min_score)
@@ -182,6 +184,17 @@ def _scan_files(files: list[Path], *, types: list[str] | None, min_score: float)
                     counter.update(e.type for e in scanner.scan(text))
                 advance(size)
             counts[path] = counter
+    if format is OutputFormat.json:
+        out.print_json(
+            json.dumps(
+                [
+                    {"file": str(path), "found": {k: counts[path][k] for k in ENTITY_TYPES}}
+                    for path in files
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
     table = Table(title="Personal data found")
     table.add_column("type")
     for path in files:
@@ -201,6 +214,7 @@ def _scan_db(
     *,
     types: list[str] | None,
     min_score: float,
+    format: OutputFormat,
 ) -> None:
     from mexfi.scan import ENTITY_TYPES, Scanner, scan_table
 
@@ -211,6 +225,22 @@ def _scan_db(
         sample=sample,
         scanner=Scanner(types=types, min_score=min_score),
     )
+    if format is OutputFormat.json:
+        payload = {
+            "table": report.table,
+            "rows": report.rows,
+            "sampled": report.sampled,
+            "columns": [
+                {
+                    "column": col.name,
+                    "values": col.values,
+                    "found": {k: col.hits[k] for k in ENTITY_TYPES if col.hits[k]},
+                }
+                for col in report.columns
+            ],
+        }
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
     how = f"sample of {report.rows} rows" if report.sampled else f"all {report.rows} rows"
     table = Table(title=f"Personal data in table {report.table} ({how})")
     table.add_column("column")
@@ -262,6 +292,15 @@ def scan_command(
     min_score: Annotated[
         float, typer.Option("--min-score", help="Report entities scoring at least this.")
     ] = 0.5,
+    format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="The FILE and --db summaries as text or json (--jsonl and --spark write "
+            "JSON lines either way).",
+        ),
+    ] = OutputFormat.text,
     force: Force = False,
 ) -> None:
     """Find personal data (phones, FINs, cards, names, addresses ...) in text."""
@@ -285,11 +324,19 @@ def scan_command(
     if jsonl is not None:
         _scan_jsonl(jsonl, out_path, types=chosen, min_score=min_score)
     elif files:
-        _scan_files(files, types=chosen, min_score=min_score)
+        _scan_files(files, types=chosen, min_score=min_score, format=format)
     elif db is not None:
         if table is None:
             raise Invalid("--db needs --table")
-        _scan_db(db, table, column, None if full else sample, types=chosen, min_score=min_score)
+        _scan_db(
+            db,
+            table,
+            column,
+            None if full else sample,
+            types=chosen,
+            min_score=min_score,
+            format=format,
+        )
     elif spark is not None:
         if out_path is None:
             raise Invalid("--spark needs --out OUTPUT_DIR")
@@ -297,6 +344,21 @@ def scan_command(
 
         written = scan_directory(spark, out_path, types=chosen, min_score=min_score)
         err.print(f"scanned {written} records into {out_path}")
+
+
+def _store_pseudonyms() -> Pseudonymizer:
+    """The vault's keyed pseudonym function: the store's pseudonym key never leaves it."""
+    from mexfi.cli.context import open_vault
+    from mexfi.errors import Unavailable
+
+    try:
+        with open_vault() as vault:
+            return vault.value_pseudonym
+    except Unavailable as exc:
+        raise Unavailable(
+            f"pseudonyms are made under the store's pseudonym key, and {exc.message}",
+            hint=f"{exc.hint + '; ' if exc.hint else ''}or give another key with --key-file",
+        ) from exc
 
 
 def redact_command(
@@ -314,14 +376,22 @@ def redact_command(
     ] = False,
     key_file: Annotated[
         Path | None,
-        typer.Option("--key-file", help="Base64 pseudonym key (default: $MEXFI_PSEUDONYM_KEY)."),
+        typer.Option(
+            "--key-file",
+            help="Another pseudonym key (a file of base64). Default: the store's own "
+            "pseudonym key, so that redacted files join with each other.",
+        ),
     ] = None,
     types: Annotated[
         str | None, typer.Option("--types", help="Comma-separated entity types (default: all).")
     ] = None,
     force: Force = False,
 ) -> None:
-    """Replace personal data by type tags, masks, or keyed consistent pseudonyms."""
+    """Replace personal data by type tags, masks, or keyed consistent pseudonyms.
+
+    Pseudonyms are made under the store's pseudonym key (the key file, or
+    MEXFI_PSEUDONYM_KEY) unless --key-file gives another.
+    """
     from mexfi.scan import Scanner, load_key, redact
 
     if mode not in ("tag", "mask", "pseudonym"):
@@ -331,7 +401,10 @@ def redact_command(
     if out_path is not None:
         claim_output(out_path, force=force)
     chosen_mode = cast("Mode", mode)
-    key = load_key(key_file) if mode == "pseudonym" else None
+    key = load_key(key_file) if mode == "pseudonym" and key_file is not None else None
+    pseudonymize: Pseudonymizer | None = None
+    if mode == "pseudonym" and key_file is None:
+        pseudonymize = _store_pseudonyms()
     scanner = Scanner(types=_types(types))
     suffix = source.suffix.lower()
     if suffix not in (".jsonl", ".txt"):
@@ -344,7 +417,12 @@ def redact_command(
                 text = record["text"]
                 found = scanner.scan(text, lang=record.get("lang"))
                 record["text"] = redact(
-                    text, found, mode=chosen_mode, key=key, keep_separators=keep_separators
+                    text,
+                    found,
+                    mode=chosen_mode,
+                    key=key,
+                    pseudonymize=pseudonymize,
+                    keep_separators=keep_separators,
                 )
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")
                 advance(size)
@@ -355,7 +433,12 @@ def redact_command(
                     found = scanner.scan(text)
                     sink.write(
                         redact(
-                            text, found, mode=chosen_mode, key=key, keep_separators=keep_separators
+                            text,
+                            found,
+                            mode=chosen_mode,
+                            key=key,
+                            pseudonymize=pseudonymize,
+                            keep_separators=keep_separators,
                         )
                         + "\n"
                     )

@@ -32,6 +32,8 @@ from mexfi.policy.schema import (
     RetentionAction,
     RetentionRule,
     RetentionTrigger,
+    RoleAction,
+    RoleKind,
 )
 
 __all__ = ["RULES", "Finding", "Rule", "Severity", "lint_policy"]
@@ -688,3 +690,37 @@ def _card_data_readable_despite_claim(policy: Policy) -> Iterator[_Hit]:
                     *(f"purposes.{p.id}" for p in readers),
                 ],
             )
+
+
+@_rule(
+    "MX112",
+    "destruction-without-executor",
+    Severity.ERROR,
+    "A retention rule destroys data, yet no system role is granted the destroy action, so "
+    "nothing can ever carry the rule out.",
+)
+def _destruction_without_executor(policy: Policy) -> Iterator[_Hit]:
+    systems = [r for r in policy.roles if r.kind is RoleKind.SYSTEM]
+    if any(RoleAction.DESTROY in r.actions for r in systems):
+        return
+    if systems:
+        lacking = _and([f"'{r.id}' ({_cite(r.clauses)})" for r in systems])
+        why = (
+            f"the policy's system role{'s' if len(systems) > 1 else ''}, {lacking}, "
+            f"{'are' if len(systems) > 1 else 'is'} not granted the destroy action"
+        )
+    else:
+        why = "the policy declares no system role, and only the system runs retention"
+    for rule in policy.retention:
+        if rule.action is not RetentionAction.DESTROY:
+            continue
+        yield _Hit(
+            clauses=[*rule.clauses, *(c for r in systems for c in r.clauses)],
+            message=(
+                f"Retention rule '{rule.id}' destroys {_ids(rule.categories)} "
+                f"{_duration(rule.after)} after {_TRIGGER_WORDS[rule.trigger]} "
+                f"({_cite(rule.clauses)}), yet {why}: the scheduled destruction is refused "
+                f"every time it is due, and the data stays."
+            ),
+            elements=[f"retention.{rule.id}", *(f"roles.{r.id}" for r in systems)],
+        )

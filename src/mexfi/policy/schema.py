@@ -371,13 +371,26 @@ class Operator(Element):
     """Who is responsible for the data (BK-1.1, TX-1.4)."""
 
     name: str = Field(min_length=1)
+    #: The name as written in each language (a letter in ru names "ООО «K Group»");
+    #: `name` is the one registered, used where no language applies.
+    names: Text | None = None
     tin: str | None = Field(default=None, pattern=r"^\d{10}$")
     address: str | None = None
+    #: The address as written in each language; `address` where none is given.
+    addresses: Text | None = None
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = None
     website: str | None = None
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
     law: Text
+
+    def name_in(self, lang: Lang) -> str:
+        """The operator's name as written in `lang`."""
+        return self.names(lang) if self.names is not None else self.name
+
+    def address_in(self, lang: Lang) -> str | None:
+        """The operator's address as written in `lang` (None if it publishes none)."""
+        return self.addresses(lang) if self.addresses is not None else self.address
 
 
 class Storage(Element):
@@ -430,6 +443,8 @@ class DataField(StrictModel):
     fides_category: FidesKey | None = None
     identifiability: Identifiability = Identifiability.NONE
     values: list[str] | None = None  # allowed values of an `enum` field
+    #: What each value of an `enum` field is called in each language (letters, notices).
+    value_titles: dict[str, Text] | None = None
     #: The longest value written: characters of text, bytes of `bytes`; unset, the vault's
     #: default for the type (4096 characters of free text, 256 of other text).
     max_length: Annotated[int, Field(ge=1, le=64 * 1024 * 1024)] | None = None
@@ -438,7 +453,16 @@ class DataField(StrictModel):
     def _enum_has_values(self) -> DataField:
         if (self.type is FieldType.ENUM) != (self.values is not None):
             raise ValueError("`values` is required for type enum and only for it")
+        if self.value_titles is not None:
+            unknown = sorted(set(self.value_titles) - set(self.values or ()))
+            if unknown:
+                raise ValueError(f"`value_titles` names {unknown[0]!r}, not one of `values`")
         return self
+
+    def value_title(self, value: str, lang: Lang) -> str:
+        """The name of an enum value in `lang`; the value itself if the policy gives none."""
+        titles = self.value_titles or {}
+        return titles[value](lang) if value in titles else value
 
     @model_validator(mode="after")
     def _max_length_of_text_or_bytes(self) -> DataField:

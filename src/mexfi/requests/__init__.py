@@ -3,14 +3,18 @@ of TX-11, deadlines in Azerbaijani working days, answers in az, en and ru.
 
     MexfiError
     ├── NotFound     RequestNotFound
-    ├── Conflict     RequestStateConflict
-    ├── Invalid      InvalidRequest
-    ├── Denied       RightNotOffered
-    └── Unavailable  LetterUnavailable
+    ├── Conflict     RequestStateConflict, NoPhoneOnRecord
+    ├── Invalid      InvalidRequest, UnknownCodeSender
+    ├── Denied       RightNotOffered, VerificationFailed, VerificationDenied, TooManyCodes
+    └── Unavailable  LetterUnavailable, CodeNotSent
+
+A request is carried out only once its author is proven to be the subject (`verification`:
+a one-time code through a `CodeSender`, or the DPO's out-of-band check).
 """
 
 from mexfi.requests.answers import (
     Letter,
+    answer_from_export,
     build_letter,
     export_access,
     export_json,
@@ -20,14 +24,22 @@ from mexfi.requests.answers import (
 )
 from mexfi.requests.calendar import WorkingCalendar, due_at, due_date, working_calendar
 from mexfi.requests.errors import (
+    CodeNotSent,
     InvalidRequest,
     LetterUnavailable,
+    NoPhoneOnRecord,
     RequestNotFound,
     RequestStateConflict,
     RightNotOffered,
+    TooManyCodes,
+    UnknownCodeSender,
+    VerificationDenied,
+    VerificationFailed,
 )
 from mexfi.requests.schemas import (
     Answer,
+    DestructionPreview,
+    RequestCheck,
     RequestKind,
     RequestRead,
     RequestState,
@@ -35,30 +47,71 @@ from mexfi.requests.schemas import (
 )
 from mexfi.requests.service import (
     add_request,
+    amend_request,
     answer_request,
+    check_request,
+    destruction_preview,
     get_request,
     list_requests,
     offered_kinds,
     reject_request,
     request_history,
+    resume_released,
+    withdraw_request,
+)
+from mexfi.requests.verification import (
+    CODE_TTL,
+    CODES_PER_HOUR,
+    MAX_ATTEMPTS,
+    CodeMessage,
+    CodeSender,
+    ConsoleSender,
+    OutOfBand,
+    VerificationRead,
+    code_sender,
+    send_code,
+    verification_status,
+    verify_code,
+    verify_out_of_band,
 )
 
 __all__ = [
+    "CODES_PER_HOUR",
+    "CODE_TTL",
+    "MAX_ATTEMPTS",
     "Answer",
+    "CodeMessage",
+    "CodeNotSent",
+    "CodeSender",
+    "ConsoleSender",
+    "DestructionPreview",
     "InvalidRequest",
     "Letter",
     "LetterUnavailable",
+    "NoPhoneOnRecord",
+    "OutOfBand",
+    "RequestCheck",
     "RequestKind",
     "RequestNotFound",
     "RequestRead",
     "RequestState",
     "RequestStateConflict",
     "RightNotOffered",
+    "TooManyCodes",
+    "UnknownCodeSender",
+    "VerificationDenied",
+    "VerificationFailed",
+    "VerificationRead",
     "WorkingCalendar",
     "WrittenDetails",
     "add_request",
+    "amend_request",
+    "answer_from_export",
     "answer_request",
     "build_letter",
+    "check_request",
+    "code_sender",
+    "destruction_preview",
     "due_at",
     "due_date",
     "export_access",
@@ -70,6 +123,12 @@ __all__ = [
     "reject_request",
     "render_letter",
     "request_history",
+    "resume_released",
+    "send_code",
+    "verification_status",
+    "verify_code",
+    "verify_out_of_band",
+    "withdraw_request",
     "working_calendar",
     "write_access_export",
 ]

@@ -17,6 +17,20 @@ How "within N working days of receipt" is counted, here and everywhere in mexfi:
 So a request received on Wednesday 2025-03-19, the day before Novruz, with 7
 working days: 20-28 March are holidays or weekend, 29-30 March are the weekend,
 31 March is Ramazan bayramı; days 1-7 are 1-9 April, due 2025-04-09 23:59:59+04:00.
+
+A deadline suspended by a legal hold (a destruction request `on_hold`) and resumed:
+
+* on suspension, the days left are those after the day of suspension up to and including
+  the due day (working days, or calendar days under a calendar-day deadline): the day of
+  suspension counts as used, and a request suspended on or after its due day has none left;
+* on resumption the day of resumption is day 0 again, and the answer is due by the end of
+  the (days left)-th day after it; resumed the day it was suspended, the due date is
+  unchanged;
+* a request already overdue when suspended keeps its due date: a hold never makes a late
+  answer timely.
+
+So a request due Wednesday 2026-12-09, suspended on Monday 2026-12-07 (2 working days
+left: 8 and 9 December) and resumed on Friday 2026-12-11, is due Tuesday 2026-12-15.
 """
 
 from __future__ import annotations
@@ -32,9 +46,11 @@ from mexfi.policy import Deadline, DeadlineUnit
 
 __all__ = [
     "WorkingCalendar",
+    "days_left",
     "due_at",
     "due_date",
     "local_zone",
+    "resumed_due_at",
     "working_calendar",
 ]
 
@@ -121,5 +137,34 @@ def due_at(received_at: datetime, deadline: Deadline) -> datetime:
     """The last instant (UTC) the answer is on time: the end of the due day, local time."""
     calendar = working_calendar(deadline.jurisdiction)
     day = due_date(received_at, deadline)
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=calendar.zone)
+    return end.astimezone(UTC)
+
+
+def days_left(due: datetime, suspended_at: datetime, deadline: Deadline) -> int:
+    """The days of a deadline left when it is suspended at `suspended_at` (module docstring)."""
+    calendar = working_calendar(deadline.jurisdiction)
+    start = utc(suspended_at).astimezone(calendar.zone).date()
+    end = utc(due).astimezone(calendar.zone).date()
+    if end <= start:
+        return 0
+    if deadline.unit is DeadlineUnit.CALENDAR_DAYS:
+        return (end - start).days
+    return calendar.working_days_between(start, end)
+
+
+def resumed_due_at(
+    due: datetime, suspended_at: datetime, left: int, resumed_at: datetime, deadline: Deadline
+) -> datetime:
+    """The due instant (UTC) of a suspended deadline resumed at `resumed_at` with `left` days
+    to go; a request overdue when suspended keeps `due` (module docstring)."""
+    if utc(suspended_at) > utc(due):
+        return utc(due)
+    calendar = working_calendar(deadline.jurisdiction)
+    start = utc(resumed_at).astimezone(calendar.zone).date()
+    if deadline.unit is DeadlineUnit.CALENDAR_DAYS:
+        day = start + timedelta(days=left)
+    else:
+        day = calendar.add_working_days(start, left)
     end = datetime.combine(day, time(23, 59, 59), tzinfo=calendar.zone)
     return end.astimezone(UTC)

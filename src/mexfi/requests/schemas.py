@@ -12,6 +12,8 @@ from mexfi.policy import RequestRequirement, RightKind
 __all__ = [
     "TERMINAL_STATES",
     "Answer",
+    "DestructionPreview",
+    "RequestCheck",
     "RequestKind",
     "RequestRead",
     "RequestState",
@@ -46,12 +48,21 @@ class RequestKind(StrEnum):
 class RequestState(StrEnum):
     RECEIVED = "received"
     VERIFYING = "verifying"
+    #: Three wrong codes: no more codes or attempts. Open: the DPO verifies out of band
+    #: (`verify_out_of_band`) or rejects it; the subject may also make a new request.
+    LOCKED = "locked"
     IN_PROGRESS = "in_progress"
     ANSWERED = "answered"
     REJECTED = "rejected"
+    #: A destruction a legal hold blocks (all or some of its categories): open, its due
+    #: date suspended until the hold is lifted.
+    ON_HOLD = "on_hold"
+    #: Entered by mistake and withdrawn by the DPO with a reason: closed, neither a refusal
+    #: nor ever overdue.
+    WITHDRAWN = "withdrawn"
 
 
-TERMINAL_STATES = frozenset({RequestState.ANSWERED, RequestState.REJECTED})
+TERMINAL_STATES = frozenset({RequestState.ANSWERED, RequestState.REJECTED, RequestState.WITHDRAWN})
 
 
 def _given(*values: str | None) -> bool:
@@ -76,6 +87,10 @@ class WrittenDetails:
     contract_date: str | None = field(default=None, repr=False)
     relationship_other: str | None = field(default=None, repr=False)
     signed: bool = False
+    #: Not TX-11 requirements, but on the identity document the request cites: compared with
+    #: what the store still holds (match / mismatch / not held), then dropped.
+    full_name: str | None = field(default=None, repr=False)
+    date_of_birth: str | None = field(default=None, repr=False)
 
     def present(self) -> dict[RequestRequirement, bool]:
         """Which of TX-11's requirements this request meets."""
@@ -112,11 +127,27 @@ class RequestRead:
     requirements: dict[str, bool]
     reasons: tuple[str, ...]
     outcome: dict[str, Any]
+    #: On hold: {category: id of the legal hold that keeps it}.
+    holds: dict[str, str] = field(default_factory=dict)
+    #: On hold: when its due date was suspended, and how many days of it were left then.
+    suspended_at: datetime | None = None
+    days_left: int | None = None
+    amended_at: datetime | None = None
+    #: How the requester was proven to be the subject (`code`, `out_of_band_<method>`), when;
+    #: wrong codes entered; a written request's details against the store (match, mismatch,
+    #: not_held).
+    verification: str | None = None
+    verified_at: datetime | None = None
+    failed_attempts: int = 0
+    identity_checks: dict[str, str] = field(default_factory=dict)
 
     def overdue(self, now: datetime) -> bool:
-        """Open past its due instant, or answered after it."""
-        if self.state is RequestState.REJECTED:
+        """Open past its due instant, or answered after it; on hold, only if it was late
+        when the hold suspended it. Rejected and withdrawn requests are never overdue."""
+        if self.state in (RequestState.REJECTED, RequestState.WITHDRAWN):
             return False
+        if self.state is RequestState.ON_HOLD:
+            return self.suspended_at is not None and self.suspended_at > self.due_at
         if self.answered_at is not None:
             return self.answered_at > self.due_at
         return now > self.due_at
@@ -139,6 +170,14 @@ class RequestRead:
             "requirements": self.requirements,
             "reasons": list(self.reasons),
             "outcome": self.outcome,
+            "holds": self.holds,
+            "suspended_at": self.suspended_at.isoformat() if self.suspended_at else None,
+            "days_left": self.days_left,
+            "amended_at": self.amended_at.isoformat() if self.amended_at else None,
+            "verification": self.verification,
+            "verified_at": self.verified_at.isoformat() if self.verified_at else None,
+            "failed_attempts": self.failed_attempts,
+            "identity_checks": self.identity_checks,
         }
         if now is not None:
             data["overdue"] = self.overdue(now)
@@ -151,3 +190,83 @@ class Answer:
 
     request: RequestRead
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RequestCheck:
+    """What intake would decide about a request, with nothing stored (`requests add --check`):
+    the reason codes it would be rejected for (none: it passes) and its due date."""
+
+    policy_id: str
+    kind: RequestKind
+    channel: str
+    language: str
+    received_at: datetime
+    due_at: datetime
+    due_date: date
+    subject_pseudonym: str | None
+    requirements: dict[str, bool]
+    reasons: tuple[str, ...]
+
+    @property
+    def passes(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy_id": self.policy_id,
+            "kind": self.kind.value,
+            "channel": self.channel,
+            "language": self.language,
+            "received_at": self.received_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "subject_pseudonym": self.subject_pseudonym,
+            "requirements": self.requirements,
+            "reasons": list(self.reasons),
+            "passes": self.passes,
+        }
+
+
+@dataclass(frozen=True)
+class DestructionPreview:
+    """What answering a destruction request would destroy: counts, never values.
+
+    `counts` has every category the request reaches (records in both tiers, 0 included);
+    `holds` the categories a live legal hold keeps ({category: hold id}), with each hold's
+    reason in `hold_reasons`; the rest is destroyed.
+    """
+
+    request_id: str
+    policy_id: str
+    subject_pseudonym: str
+    counts: dict[str, int]
+    holds: dict[str, str] = field(default_factory=dict)
+    hold_reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def to_destroy(self) -> tuple[str, ...]:
+        return tuple(c for c in self.counts if c not in self.holds)
+
+    @property
+    def records(self) -> int:
+        """Records that would be destroyed now."""
+        return sum(self.counts[c] for c in self.to_destroy)
+
+    @property
+    def records_held(self) -> int:
+        return sum(n for c, n in self.counts.items() if c in self.holds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "policy_id": self.policy_id,
+            "subject_pseudonym": self.subject_pseudonym,
+            "categories": [
+                {"category": c, "records": n, "hold": self.holds.get(c)}
+                for c, n in self.counts.items()
+            ],
+            "records_destroyed": self.records,
+            "records_held": self.records_held,
+            "holds": {h: self.hold_reasons.get(h, "") for h in sorted(set(self.holds.values()))},
+        }

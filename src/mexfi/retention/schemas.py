@@ -83,6 +83,9 @@ class RunReport:
     errors: list[RunError] = field(default_factory=list)
     #: Runs killed mid-way that this run found and closed (`abandoned`).
     abandoned: list[str] = field(default_factory=list)
+    #: Seconds the rewrite of the key store's data-key table took, if this run did one
+    #: (PostgreSQL, after shredding: the shredded keys left its files).
+    key_store_rewritten_in: float | None = None
 
     @property
     def quarantined(self) -> int:
@@ -100,6 +103,7 @@ class RunReport:
             "rules": [r.to_dict() for r in self.rules],
             "errors": [e.to_dict() for e in self.errors],
             "abandoned_runs": list(self.abandoned),
+            "key_store_rewritten_in": self.key_store_rewritten_in,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +115,7 @@ class RunReport:
             "recovered_destructions": self.recovered,
             "quarantined": self.quarantined,
             "abandoned_runs": list(self.abandoned),
+            "key_store_rewritten_in": self.key_store_rewritten_in,
             "errors": [e.to_dict() for e in self.errors],
             "rules": [r.to_dict() for r in self.rules],
         }

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from mexfi.audit import AuditAction, AuditEvent
 from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Denied, Invalid, MexfiError
-from mexfi.policy import Policy, RetentionAction, RetentionRule, RetentionTrigger, RoleKind
+from mexfi.policy import (
+    Policy,
+    RetentionAction,
+    RetentionRule,
+    RetentionTrigger,
+    RoleAction,
+    RoleKind,
+)
 from mexfi.retention.errors import HoldNotFound
 from mexfi.retention.models import LegalHold, RetentionRun
 from mexfi.retention.schemas import (
@@ -69,7 +76,11 @@ def describe_error(exc: Exception) -> str:
 
 
 def retention_actor(policy: Policy) -> Actor:
-    """The executor acts as the policy's own automated processing (a `system` role)."""
+    """The executor acts as the policy's own automated processing (a `system` role), the
+    one granted destruction if there is one (`policy lint` MX112 flags a policy with none)."""
+    for role in policy.roles:
+        if role.kind is RoleKind.SYSTEM and RoleAction.DESTROY in role.actions:
+            return Actor(RETENTION_ACTOR_ID, role.id)
     for role in policy.roles:
         if role.kind is RoleKind.SYSTEM:
             return Actor(RETENTION_ACTOR_ID, role.id)
@@ -155,7 +166,12 @@ def place_hold(
 def lift_hold(
     vault: Vault, uow: UnitOfWork, hold_id: str, *, actor: Actor, at: datetime | None = None
 ) -> HoldRead:
-    """Lift a legal hold; the next run applies the rules it held back."""
+    """Lift a legal hold; the next run applies the rules it held back.
+
+    Retention does not know the requests a hold kept waiting (requests import retention,
+    never the reverse): the caller resumes them in the same unit of work
+    (`mexfi.requests.resume_released`), as `mexfi retention hold lift` does.
+    """
     now = at or vault.clock.now()
     hold = uow.records.get(LegalHold, hold_id)
     if hold is None:
@@ -231,6 +247,8 @@ def certificates(
     vault: Vault, uow: UnitOfWork, subject_id: str, *, actor: Actor
 ) -> list[DestructionReport]:
     """A subject's destruction certificates (destroyed, or kept by a hold), DPO or subject."""
+    # Staff ids, never names: the same rule wherever a person acts, recorded or not.
+    refuse_personal_data(actor.id, field="the actor id")
     return vault.destruction_evidence(uow, subject_id, actor=actor)
 
 
@@ -355,6 +373,8 @@ class RetentionEngine:
             raise
         finally:
             self._run_id = None
+        if not self.should_stop():
+            self._compact_key_store(report)
         if self.should_stop():
             report.status = "stopped"
         else:
@@ -386,6 +406,18 @@ class RetentionEngine:
                     report.errors.append(RunError(where, outcome.error))
                 if self.should_stop():
                     return
+
+    def _compact_key_store(self, report: RunReport) -> None:
+        """Once a run: the key-store table rewritten if a shredding left keys in its free
+        space (PostgreSQL) and the vault's interval allows; a failure is reported and the
+        next run tries again (the vault keeps count of the rewrite owed)."""
+        try:
+            compaction = self.vault.compact_key_store()
+        except Exception as exc:
+            report.errors.append(RunError("key-store compaction", describe_error(exc)))
+            return
+        if compaction.rewritten:
+            report.key_store_rewritten_in = compaction.seconds
 
     def _close(self, report: RunReport) -> None:
         with self.vault.unit_of_work() as uow:

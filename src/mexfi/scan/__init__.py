@@ -16,7 +16,7 @@ from mexfi.scan.cards import (
 from mexfi.scan.engine import LANGUAGES, Scanner, default_scanner, scan_text
 from mexfi.scan.entities import ENTITY_TYPES, Entity
 from mexfi.scan.evaluate import Score, Scores, evaluate, score_spans
-from mexfi.scan.redact import Mode, load_key, redact, redact_text
+from mexfi.scan.redact import Mode, Pseudonymizer, load_key, pseudonym, redact, redact_text
 from mexfi.scan.screen import PersonalDataInText, refuse_personal_data
 from mexfi.scan.spark import scan_directory
 from mexfi.scan.tables import ColumnReport, TableReport, scan_table
@@ -32,6 +32,7 @@ __all__ = [
     "Entity",
     "Mode",
     "PersonalDataInText",
+    "Pseudonymizer",
     "Scanner",
     "Score",
     "Scores",
@@ -42,6 +43,7 @@ __all__ = [
     "find_security_codes",
     "load_key",
     "luhn_valid",
+    "pseudonym",
     "redact",
     "redact_text",
     "refuse_personal_data",

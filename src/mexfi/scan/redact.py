@@ -3,6 +3,8 @@
 Pseudonyms are HMAC-SHA256 of the type and a normalised value under a secret key, so the
 same phone written two ways (`+994 50 123 45 67`, `0501234567`) gets the same pseudonym
 and redacted tables still join; without the key a pseudonym cannot be reversed or forged.
+The store's own key stays in the vault: `redact` takes a keyed function
+(`Vault.value_pseudonym`) or, for another key, the key itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -21,9 +23,20 @@ from mexfi.errors import Invalid, NotFound
 from mexfi.scan.engine import default_scanner
 from mexfi.scan.entities import Entity
 
-__all__ = ["KEY_ENV", "Mode", "load_key", "normalise", "pseudonym", "redact", "redact_text"]
+__all__ = [
+    "KEY_ENV",
+    "Mode",
+    "Pseudonymizer",
+    "load_key",
+    "normalise",
+    "pseudonym",
+    "redact",
+    "redact_text",
+]
 
 Mode = Literal["tag", "mask", "pseudonym"]
+#: A keyed pseudonym function: (entity type, value) -> `TYPE_xxxxxxxx`.
+Pseudonymizer = Callable[[str, str], str]
 KEY_ENV = "MEXFI_PSEUDONYM_KEY"
 _MIN_KEY_BYTES = 16
 _NON_DIGIT = re.compile(r"\D")
@@ -86,11 +99,13 @@ def redact(
     *,
     mode: Mode = "tag",
     key: bytes | None = None,
+    pseudonymize: Pseudonymizer | None = None,
     keep_separators: bool = False,
 ) -> str:
-    """`text` with each entity span replaced according to `mode`."""
-    if mode == "pseudonym" and key is None:
-        raise Invalid("pseudonym mode needs a key", hint=f"set {KEY_ENV} or pass --key-file")
+    """`text` with each entity span replaced according to `mode`; pseudonyms by
+    `pseudonymize` (a keyed function, e.g. the vault's) or else under `key`."""
+    if mode == "pseudonym" and key is None and pseudonymize is None:
+        raise Invalid("pseudonym mode needs a key", hint="use the store's key, or pass --key-file")
     if mode not in ("tag", "mask", "pseudonym"):
         raise Invalid(f"unknown redaction mode {mode!r}", hint="use tag, mask or pseudonym")
     parts: list[str] = []
@@ -104,6 +119,8 @@ def redact(
             parts.append(f"[{entity.type}]")
         elif mode == "mask":
             parts.append(_mask(value, keep_separators))
+        elif pseudonymize is not None:
+            parts.append(pseudonymize(entity.type, value))
         else:
             assert key is not None
             parts.append(pseudonym(entity.type, value, key))
@@ -117,10 +134,18 @@ def redact_text(
     *,
     mode: Mode = "tag",
     key: bytes | None = None,
+    pseudonymize: Pseudonymizer | None = None,
     keep_separators: bool = False,
     lang: str | None = None,
     types: Collection[str] | None = None,
 ) -> str:
     """Scan `text` and redact what was found."""
     found = default_scanner().scan(text, lang=lang, types=types)
-    return redact(text, found, mode=mode, key=key, keep_separators=keep_separators)
+    return redact(
+        text,
+        found,
+        mode=mode,
+        key=key,
+        pseudonymize=pseudonymize,
+        keep_separators=keep_separators,
+    )

@@ -12,6 +12,7 @@ behind it, and only they touch keys and ciphertext.
 # The tables register on the records and key-store metadata with the package.
 from mexfi.vault import models as _models  # noqa: F401
 from mexfi.vault.access import AccessCell, Fact, access_matrix
+from mexfi.vault.compaction import CompactionReport
 from mexfi.vault.context import ACTIVE, PASSIVE, TIERS
 from mexfi.vault.crypto import BlindIndexSpec, DecryptionFailed
 from mexfi.vault.epochs import (
@@ -31,16 +32,21 @@ from mexfi.vault.errors import (
     SubjectNotFound,
     UndeclaredData,
 )
+from mexfi.vault.keycheck import key_store_in_use
 from mexfi.vault.schemas import (
     Actor,
+    CategorySummary,
+    DestroyedCandidate,
     DestructionReport,
     DisclosureRead,
     ExportedRecord,
     QuarantineRead,
     RecordCreate,
     RecordRead,
+    RecordRef,
     SubjectData,
     SubjectRead,
+    VerificationContact,
 )
 from mexfi.vault.service import Vault
 from mexfi.vault.values import normalise_phone
@@ -54,7 +60,10 @@ __all__ = [
     "Actor",
     "BlindIndexSpec",
     "CardDataRefused",
+    "CategorySummary",
+    "CompactionReport",
     "DecryptionFailed",
+    "DestroyedCandidate",
     "DestructionReport",
     "DisclosureDenied",
     "DisclosureRead",
@@ -69,6 +78,7 @@ __all__ = [
     "RecordCreate",
     "RecordNotFound",
     "RecordRead",
+    "RecordRef",
     "RetirementReport",
     "RotationReport",
     "SubjectData",
@@ -76,6 +86,8 @@ __all__ = [
     "SubjectRead",
     "UndeclaredData",
     "Vault",
+    "VerificationContact",
     "access_matrix",
+    "key_store_in_use",
     "normalise_phone",
 ]

@@ -47,6 +47,7 @@ __all__ = [
     "seal_many",
     "slow_blind_index",
     "unwrap_key",
+    "verification_code_mac",
     "wrap_aad",
     "wrap_key",
 ]
@@ -167,3 +168,13 @@ def pseudonym(pseudonym_key: bytes, subject_id: str) -> str:
 def key_check_value(key: bytes, label: str) -> bytes:
     """A MAC of a fixed constant under `key` (16 bytes): tells two keys apart, reveals neither."""
     return hmac.new(key, f"mexfi/v1/key-check|{label}".encode(), hashlib.sha256).digest()[:16]
+
+
+def verification_code_mac(index_key: bytes, code_id: str, request_id: str, code: str) -> bytes:
+    """The keyed MAC a one-time verification code is kept as (the code itself never is),
+    bound to its code row and request, under a key derived from the index key for this use
+    only. Six digits are few: the MAC is worth keeping only because the key is secret and the
+    code expires in minutes."""
+    key = hmac.new(index_key, b"mexfi/v1/verification-code-key", hashlib.sha256).digest()
+    message = f"mexfi/v1/verification-code|{code_id}|{request_id}|{code}".encode()
+    return hmac.new(key, message, hashlib.sha256).digest()

@@ -13,6 +13,10 @@ A key-store copy made at time t is then unreadable from t + epoch + window on.
 `master_key_epochs` (in the key store) records when each key id was first seen current,
 superseded and retired; never the key. Rotation and retirement span many units of work
 (one per batch, each committed), so an interrupted rotation resumes where it stopped.
+
+Both are audited (`key_rotate`, `key_retire`): a code, the key id and a count of data keys,
+never a key. A key id from MEXFI_MASTER_KEY that does not pass the audit's screen (the
+operator chose it) is left out of the entry rather than stopping the rotation.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from mexfi.audit import AuditAction, personal_data_kind
 from mexfi.db import UnitOfWork, crash_point
 from mexfi.errors import Invalid
 from mexfi.secrets import (
@@ -39,6 +44,7 @@ from mexfi.secrets import (
 from mexfi.vault.bulk import is_postgres
 from mexfi.vault.context import VaultContext
 from mexfi.vault.models import MasterKeyEpoch
+from mexfi.vault.schemas import Actor
 
 __all__ = [
     "DEFAULT_BACKUP_WINDOW",
@@ -208,9 +214,30 @@ class MasterKeyEpochs:
 
     # ------------------------------------------------------------------ rotation
 
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        action: AuditAction,
+        actor: Actor,
+        *,
+        reason: str,
+        key_id: str,
+        count: int,
+        at: datetime,
+    ) -> None:
+        """One audit entry of a master-key operation: a code, the key id, a count."""
+        ctx = self.ctx
+        ctx.audit.append(
+            uow.records,
+            ctx.event(
+                action, actor, reason=reason, reference=_auditable(key_id), count=count, at=at
+            ),
+        )
+
     def rotate(
         self,
         *,
+        actor: Actor,
         new_key: bool = True,
         batch_size: int = 1000,
         on_start: Callable[[int], None] | None = None,
@@ -221,13 +248,26 @@ class MasterKeyEpochs:
         Each batch commits on its own: interrupted, the data keys not yet rewrapped stay
         readable under the old key, and `rotate(new_key=False)` finishes the job. With keys
         from MEXFI_MASTER_KEY a new key is refused (`Conflict`, saying what to do instead).
+        Audited: the key added (`master_key_added`), then the data keys rewrapped under it
+        (`data_keys_rewrapped`, with their count) once no key is left to rewrap.
         """
         store = self.ctx.store
         added = add_master_key().id if new_key else None
         self._reload_master_keys()
         with store.unit_of_work() as uow:
-            self._sync(uow, self.ctx.clock.now())
+            now = self.ctx.clock.now()
+            self._sync(uow, now)
             pending = self.ctx.keys.keys_pending_rotation(uow)
+            if added is not None:
+                self._audit(
+                    uow,
+                    AuditAction.KEY_ROTATE,
+                    actor,
+                    reason="master_key_added",
+                    key_id=added,
+                    count=0,
+                    at=now,
+                )
         if on_start is not None:
             on_start(pending)
         done = 0
@@ -240,13 +280,28 @@ class MasterKeyEpochs:
             done += count
             if on_batch is not None:
                 on_batch(count)
-        return RotationReport(self.ctx.secrets.current_master.id, added, done)
+        current = self.ctx.secrets.current_master.id
+        if done or added is not None:
+            with store.unit_of_work() as uow:
+                self._audit(
+                    uow,
+                    AuditAction.KEY_ROTATE,
+                    actor,
+                    reason="data_keys_rewrapped",
+                    key_id=current,
+                    count=done,
+                    at=self.ctx.clock.now(),
+                )
+        return RotationReport(current, added, done)
 
     # ------------------------------------------------------------------ retirement
 
-    def retire(self, *, backup_window: timedelta, dry_run: bool = False) -> RetirementReport:
+    def retire(
+        self, *, actor: Actor, backup_window: timedelta, dry_run: bool = False
+    ) -> RetirementReport:
         """Destroy the master keys that wrap no live data key and were superseded longer ago
-        than `backup_window`: removed from the key file, their retirement recorded.
+        than `backup_window`: removed from the key file, their retirement recorded and
+        audited (`key_retire`, one entry a key).
 
         With keys from MEXFI_MASTER_KEY, a retirement that would remove keys is refused
         (`Conflict`, naming what to remove by hand); a dry run lists them.
@@ -268,11 +323,23 @@ class MasterKeyEpochs:
                 select(MasterKeyEpoch).where(MasterKeyEpoch.id.in_(report.retirable))
             ):
                 row.retired_at = at
+            for key_id in retired:
+                self._audit(
+                    uow,
+                    AuditAction.KEY_RETIRE,
+                    actor,
+                    reason="master_key_retired",
+                    key_id=key_id,
+                    count=0,
+                    at=at,
+                )
         return dataclasses.replace(report, retired=retired)
 
     # ------------------------------------------------------------------ the schedule
 
-    def maintain(self, settings: EpochSettings, *, batch_size: int = 1000) -> MaintenanceReport:
+    def maintain(
+        self, settings: EpochSettings, *, actor: Actor, batch_size: int = 1000
+    ) -> MaintenanceReport:
         """One scheduled pass (the worker's): rotate when the current key's epoch is over,
         finish a rotation left half-done, then retire what the backup window allows."""
         from_env = master_keys_from_environment()
@@ -285,13 +352,23 @@ class MasterKeyEpochs:
             pending = self.ctx.keys.keys_pending_rotation(uow)
         rotation = None
         if due and not from_env:
-            rotation = self.rotate(new_key=True, batch_size=batch_size)
+            rotation = self.rotate(actor=actor, new_key=True, batch_size=batch_size)
         elif pending:
-            rotation = self.rotate(new_key=False, batch_size=batch_size)
-        retirement = self.retire(backup_window=settings.backup_window, dry_run=from_env)
+            rotation = self.rotate(actor=actor, new_key=False, batch_size=batch_size)
+        retirement = self.retire(
+            actor=actor, backup_window=settings.backup_window, dry_run=from_env
+        )
         return MaintenanceReport(
             rotation=rotation,
             retirement=retirement,
             rotation_due=due and from_env,
             keys_from_environment=from_env,
         )
+
+
+def _auditable(key_id: str) -> str | None:
+    """The key id, for the audit entry's reference, if the audit's screen takes it: mexfi's
+    own ids always pass; one chosen by hand in MEXFI_MASTER_KEY may not (then None)."""
+    if len(key_id) > 255 or not key_id.isprintable() or personal_data_kind(key_id) is not None:
+        return None
+    return key_id

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from mexfi.audit import AuditAction
 from mexfi.db import UnitOfWork, new_id
 from mexfi.policy import Policy, Purpose, RecipientBasis, RoleKind
+from mexfi.scan import refuse_personal_data
 from mexfi.vault.access import Fact, check_categories, required_facts
 from mexfi.vault.errors import InvalidValue, PurposeDenied
 from mexfi.vault.models import LawfulDemand, RequestBasis, WrittenConsent
@@ -28,6 +29,9 @@ from mexfi.vault.schemas import Actor
 
 if TYPE_CHECKING:  # context.py imports this module for `authorize`
     from mexfi.vault.context import SubjectLike, VaultContext
+
+#: The longest authority, reference or law of a lawful demand (their columns' length).
+_DEMAND_TEXT_LENGTH = 200
 
 __all__ = ["OPT_IN_RECIPIENT", "Facts", "lawful_purposes", "require_facts"]
 
@@ -309,6 +313,15 @@ class Facts:
         for name, value in (("authority", authority), ("reference", reference), ("law", law)):
             if not value.strip():
                 raise InvalidValue(f"a lawful demand names its {name}")
+            if len(value) > _DEMAND_TEXT_LENGTH:
+                raise InvalidValue(
+                    f"a lawful demand's {name} is longer than {_DEMAND_TEXT_LENGTH} characters",
+                    hint="give the authority's name, its case or letter number and the article",
+                )
+            # A register row, not sealed data: it names the authority, its reference and the
+            # law, never the person they concern (a name, a FIN, a phone is refused).
+            refuse_personal_data(value, field=f"the lawful demand's {name}")
+        refuse_personal_data(actor.id, field="the actor id")
         if not categories:
             raise InvalidValue("a lawful demand names the categories it covers (its scope)")
         check_categories(policy, subject.kind, categories)

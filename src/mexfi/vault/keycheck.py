@@ -30,7 +30,7 @@ from mexfi.vault import crypto
 from mexfi.vault.bulk import is_postgres
 from mexfi.vault.models import DataKey
 
-__all__ = ["CHECK_KEY_ID", "CHECK_SCOPE", "check_keys"]
+__all__ = ["CHECK_KEY_ID", "CHECK_SCOPE", "check_keys", "key_store_in_use"]
 
 CHECK_KEY_ID = "mexfi-key-check"
 #: (subject, category, tier): no subject has it, so no destruction or sweep reaches it.
@@ -122,3 +122,9 @@ def check_keys(session: Session, secrets: Secrets, *, at: datetime) -> None:
         # Two first commands at once: one row wins, the other command checks it next time.
         session.execute(insert(DataKey).values(**values).on_conflict_do_nothing())
         session.flush()
+
+
+def key_store_in_use(session: Session) -> bool:
+    """Whether a key store holds any key (a data key or the check row): a store written under
+    some key file, which a new key file would not open."""
+    return session.scalar(select(DataKey.id).limit(1)) is not None

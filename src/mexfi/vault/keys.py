@@ -21,6 +21,7 @@ from mexfi.db import UnitOfWork, new_id
 from mexfi.secrets import Secrets
 from mexfi.vault import crypto
 from mexfi.vault.bulk import bulk_insert, chunks, id_chunks, is_postgres, one_of
+from mexfi.vault.compaction import count_shredding
 from mexfi.vault.crypto import AESGCM
 from mexfi.vault.models import DataKey
 
@@ -229,6 +230,8 @@ class KeyRing:
         for chunk in id_chunks(session, key_ids):
             result = session.execute(delete(DataKey).where(one_of(session, DataKey.id, chunk)))
             deleted += int(getattr(result, "rowcount", 0) or 0)
+        if deleted:
+            count_shredding(session)
         return deleted
 
     def shred_tiers(self, session: Session, key_ids: Collection[str]) -> dict[str, str]:
@@ -243,6 +246,9 @@ class KeyRing:
                 .execution_options(synchronize_session=False)
             )
             tiers.update((key_id, tier) for key_id, tier in result)
+        if tiers:
+            # Their bytes stay in the table's free space (PostgreSQL): a rewrite is owed.
+            count_shredding(session)
         return tiers
 
     @staticmethod

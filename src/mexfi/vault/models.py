@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -23,6 +25,7 @@ __all__ = [
     "DestructionEvidence",
     "Disclosure",
     "FreeTextFinding",
+    "KeyTableCompaction",
     "LawfulDemand",
     "MasterKeyEpoch",
     "OrderLink",
@@ -214,6 +217,10 @@ class DestructionEvidence(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    #: The subject's phone blind-index value (`Subject.phone_bucket`, shared by a thousand-odd
+    #: numbers) when this destruction took the phone with it: a phone that matches no live
+    #: subject is checked against these, never the phone itself, which is gone.
+    phone_bucket: Mapped[int | None]
 
     __table_args__ = (
         # Unfinished destructions: found by every sweep and by the due-subject queries.
@@ -222,6 +229,13 @@ class DestructionEvidence(Base):
             "subject_id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # A phone that matches no live subject: the destroyed subjects sharing its value.
+        Index(
+            "ix_destruction_evidence_phone_bucket",
+            "phone_bucket",
+            postgresql_where=text("phone_bucket IS NOT NULL"),
+            sqlite_where=text("phone_bucket IS NOT NULL"),
         ),
     )
 
@@ -354,3 +368,22 @@ class MasterKeyEpoch(KeyBase):
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
+
+
+class KeyTableCompaction(KeyBase):
+    """PostgreSQL: how many shredding commits a key table has had, and how many of them the
+    last rewrite of its files covered (`vault/compaction.py`); never a key.
+
+    A commit that deletes data keys counts itself here in its own transaction, so a crash
+    never loses the need to rewrite; `shredded > compacted` means the table's free space may
+    still hold shredded wrapped keys.
+    """
+
+    __tablename__ = "key_table_compactions"
+
+    table_name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    shredded: Mapped[int] = mapped_column(BigInteger)
+    compacted: Mapped[int] = mapped_column(BigInteger)
+    compacted_at: Mapped[datetime | None]
+    #: How long the last rewrite took (the table was locked that long).
+    seconds: Mapped[float | None] = mapped_column(Float)

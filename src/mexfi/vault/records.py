@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import DateTime, Row, func, select, type_coerce, update
 
 from mexfi.audit import AuditAction
+from mexfi.clock import utc
 from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Conflict
 from mexfi.policy import Category, FieldType, Policy
@@ -40,6 +41,7 @@ from mexfi.vault.schemas import (
     ExportedRecord,
     RecordCreate,
     RecordRead,
+    RecordRef,
     SubjectData,
 )
 from mexfi.vault.sealing import (
@@ -603,6 +605,19 @@ class Records:
                 )
             )
         return found
+
+    def active_records(self, uow: UnitOfWork, subject_id: str, category: str) -> list[RecordRef]:
+        """A subject's active records of one category, oldest first, without their values:
+        which record a change by category name (`registration.phone`) means."""
+        rows = uow.records.execute(
+            select(Record.id, Record.collected_at, Record.updated_at)
+            .where(Record.subject_id == subject_id, Record.category == category)
+            .order_by(Record.collected_at, Record.id)
+        )
+        return [
+            RecordRef(record_id, category, ACTIVE, utc(collected), updated and utc(updated))
+            for record_id, collected, updated in rows
+        ]
 
     # ------------------------------------------------------------------ rekeying
 

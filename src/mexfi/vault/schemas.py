@@ -8,14 +8,18 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "Actor",
+    "CategorySummary",
+    "DestroyedCandidate",
     "DestructionReport",
     "DisclosureRead",
     "ExportedRecord",
     "QuarantineRead",
     "RecordCreate",
     "RecordRead",
+    "RecordRef",
     "SubjectData",
     "SubjectRead",
+    "VerificationContact",
 ]
 
 
@@ -48,6 +52,17 @@ class RecordRead:
     tier: str = "active"
 
 
+@dataclass(frozen=True)
+class RecordRef:
+    """A record by its place and times, without its values (nothing decrypted)."""
+
+    id: str
+    category: str
+    tier: str
+    collected_at: datetime
+    updated_at: datetime | None
+
+
 class ExportedRecord(NamedTuple):
     """One record of a streamed export: its place and its values as JSON text, unparsed.
 
@@ -71,6 +86,32 @@ class SubjectRead:
     pseudonym: str
     status: str
     registered_at: datetime
+
+
+@dataclass(frozen=True)
+class CategorySummary:
+    """What a subject holds of one category in one tier, counted without decrypting."""
+
+    category: str
+    tier: str
+    records: int
+    first_collected_at: datetime
+    last_collected_at: datetime
+
+
+@dataclass(frozen=True)
+class DestroyedCandidate:
+    """A subject whose phone was destroyed and whose blind-index value a looked-up phone
+    shares: one of the thousand-odd numbers of that value, a candidate, never a match."""
+
+    subject_id: str
+    pseudonym: str
+    policy_id: str
+    kind: str
+    evidence_id: str
+    rule_id: str | None
+    request_id: str | None
+    destroyed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -131,3 +172,12 @@ class DisclosureRead:
     records: int
     actor_id: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationContact:
+    """Where a request's one-time code goes: the subject's registered phone (never shown in a
+    `repr`, a log or an error) and its blind-index bucket (for rate limits, never the phone)."""
+
+    phone: str = field(repr=False)
+    phone_bucket: int

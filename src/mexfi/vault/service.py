@@ -12,8 +12,11 @@ it and nothing behind it. It is assembled from plain parts, each one concern:
     Orders       orders that let a customer see a driver (TX-13)
     Facts        what request, lawful and consent purposes are bound to: open requests,
                  lawful demands, opt-ins
+    Identity     verifying a request's author: the phone a code goes to, written details
+                 compared with what is held (answers, never values), the codes' MAC
     KeyRing      the data keys (context.py holds it with the policies and the audit log)
     MasterKeyEpochs  master keys rotated on a schedule and retired after the backup window
+    KeyStoreCompaction  the data-key table rewritten so shredded keys leave its files
 
 Every method takes the `UnitOfWork` it works in and flushes; the caller commits once
 (see `mexfi.db`). An operation's records and its audit entries commit together; a
@@ -33,13 +36,16 @@ from mexfi.audit import AuditLog
 from mexfi.clock import Clock
 from mexfi.db import PASSIVE_SCHEMA, Store, UnitOfWork
 from mexfi.policy import Policy
+from mexfi.scan import pseudonym as value_pseudonym
 from mexfi.secrets import Secrets
 from mexfi.vault import phone_index as phones
+from mexfi.vault.compaction import KeyStoreCompaction
 from mexfi.vault.context import VaultContext
 from mexfi.vault.crypto import BlindIndexSpec
 from mexfi.vault.disclosure import Disclosures
 from mexfi.vault.epochs import MasterKeyEpochs
 from mexfi.vault.facts import Facts
+from mexfi.vault.identity import Identity
 from mexfi.vault.keycheck import check_keys
 from mexfi.vault.orders import Orders
 from mexfi.vault.quarantine import Quarantine
@@ -94,6 +100,9 @@ class Vault:
         self.register_many = subjects.register_many
         self.find_by_phone = subjects.find_by_phone
         self.subject = subjects.subject
+        self.subject_by_pseudonym = subjects.by_pseudonym
+        self.category_summary = subjects.category_summary
+        self.destroyed_candidates = subjects.destroyed_candidates
         self.set_status = subjects.set_status
         # records
         self.write_many = records.write_many
@@ -101,6 +110,7 @@ class Vault:
         self.export = records.export
         self.record_counts = records.record_counts
         self.records_of = records.records_of
+        self.active_records = records.active_records
         self.rectify = records.rectify
         self.destroy_records = records.destroy_records
         self.records_pending_reseal = records.records_pending_reseal
@@ -116,6 +126,7 @@ class Vault:
         self.complete_destructions = shredder.complete_destructions
         self.certify_holds = shredder.certify_holds
         self.destruction_evidence = shredder.destruction_evidence
+        self.destruction_of = shredder.destruction_of
         self.quarantined = quarantine.quarantined
         self.quarantine_counts = quarantine.quarantine_counts
         # disclosures
@@ -130,6 +141,11 @@ class Vault:
         self.close_request = facts.close_request
         self.record_lawful_demand = facts.record_lawful_demand
         self.record_opt_in = facts.record_opt_in
+        # verifying who makes a request, before it reads anything
+        identity = Identity(ctx, records)
+        self.verification_contact = identity.verification_contact
+        self.compare_identity = identity.compare_identity
+        self.verification_code_mac = identity.verification_code_mac
         # keys
         self.keys_pending_rotation = ctx.keys.keys_pending_rotation
         self.rotate_keys = ctx.keys.rotate_keys
@@ -138,6 +154,9 @@ class Vault:
         self.retire_master_keys = epochs.retire
         self.maintain_master_keys = epochs.maintain
         self.master_key_statuses = epochs.statuses
+        compaction = KeyStoreCompaction(ctx)
+        self.compact_key_store = compaction.compact
+        self.shreddings_pending_compaction = compaction.pending
 
     # ------------------------------------------------------------------ context
 
@@ -166,8 +185,10 @@ class Vault:
         """A loaded policy; `PolicyNotFound` naming the loaded ones otherwise."""
         return self._ctx.policy(policy_id)
 
-    def phones_pending_reindex(self, uow: UnitOfWork) -> int:
-        """Subjects still indexed under the old blind index (not findable by phone yet)."""
+    @staticmethod
+    def phones_pending_reindex(uow: UnitOfWork) -> int:
+        """Subjects still indexed under the old blind index (not findable by phone yet); needs
+        no keys, so `Vault.phones_pending_reindex(uow)` works on a bare store too."""
         return phones.pending_reindex(uow)
 
     def reindex_phones(self, uow: UnitOfWork, *, batch_size: int = 500) -> int:
@@ -178,6 +199,12 @@ class Vault:
     def pseudonym(self, subject_id: str) -> str:
         """The subject's pseudonym in the audit log and the registers."""
         return self._ctx.pseudonym(subject_id)
+
+    def value_pseudonym(self, kind: str, value: str) -> str:
+        """The pseudonym (`TYPE_xxxxxxxx`) redaction gives a value of an entity type, under
+        the store's pseudonym key: the keyed function `mexfi.scan.redact` takes, so that
+        files redacted anywhere join on the same pseudonyms and no key leaves the vault."""
+        return value_pseudonym(kind, value, self._ctx.secrets.pseudonym_key)
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work over the vault's store."""

@@ -359,23 +359,35 @@ class Shredder:
             session.execute(
                 delete(FreeTextFinding).where(one_of(session, FreeTextFinding.record_id, chunk))
             )
-        kinds = {
-            subject_id: kind
-            for subject_id, kind in session.execute(
-                select(Subject.id, Subject.kind).where(
-                    one_of(session, Subject.id, {row.subject_id for row in pending})
-                )
+        kinds: dict[str, str] = {}
+        buckets: dict[str, int] = {}
+        for subject_id, kind, bucket in session.execute(
+            select(Subject.id, Subject.kind, Subject.phone_bucket).where(
+                one_of(session, Subject.id, {row.subject_id for row in pending})
             )
-        }
+        ):
+            kinds[subject_id] = kind
+            if bucket is not None and bucket >= 0:  # not REINDEX: a value of the current scheme
+                buckets[subject_id] = bucket
         # The blind index points at the phone: it goes with the category holding it.
-        cleared = [
-            row.subject_id
+        taking_phone = [
+            row
             for row in pending
             if row.reason not in REKEY_REASONS
             and row.subject_id in kinds
             and ctx.phone_category(ctx.policy(row.policy_id), kinds[row.subject_id])
             in _split(row.categories)
         ]
+        cleared = [row.subject_id for row in taking_phone]
+        # The evidence keeps the value (never the phone), committed with the clearing: a phone
+        # that matches no live subject then names the destroyed ones sharing its value.
+        recorded = [
+            {"id": row.id, "phone_bucket": buckets[row.subject_id]}
+            for row in taking_phone
+            if row.subject_id in buckets
+        ]
+        if recorded:
+            session.execute(update(DestructionEvidence), recorded)
         for chunk in id_chunks(session, cleared):
             # Rows without an index are left alone: rewriting them touches every index.
             session.execute(
@@ -538,6 +550,23 @@ class Shredder:
             .order_by(DestructionEvidence.started_at, DestructionEvidence.id)
         )
         return [evidence_read(row) for row in rows]
+
+    def destruction_of(
+        self, uow: UnitOfWork, subject_id: str, category: str
+    ) -> DestructionReport | None:
+        """The latest destruction that took a subject's `category` (ids, rule, time; never a
+        value), or None: why a change to that data finds nothing to change. Re-keyings
+        (rectification) and holds destroyed nothing and are passed over."""
+        rows = uow.records.scalars(
+            select(DestructionEvidence)
+            .where(
+                DestructionEvidence.subject_id == subject_id,
+                DestructionEvidence.status != "held",
+                DestructionEvidence.reason.not_in(REKEY_REASONS),
+            )
+            .order_by(DestructionEvidence.started_at.desc(), DestructionEvidence.id.desc())
+        )
+        return next((evidence_read(r) for r in rows if category in _split(r.categories)), None)
 
 
 def require_dpo_or_self(

@@ -4,6 +4,7 @@ through by the retention sweeps."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -11,23 +12,31 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, union_all
 
 from mexfi.audit import AuditAction
+from mexfi.clock import utc
 from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Conflict
 from mexfi.policy import Policy, RightKind, RoleAction
 from mexfi.vault.access import right_clauses
 from mexfi.vault.actions import authorize_action
 from mexfi.vault.bulk import bulk_insert, is_postgres, one_of
-from mexfi.vault.context import ACTIVE, PASSIVE, VaultContext, subject_read
-from mexfi.vault.errors import InvalidValue
+from mexfi.vault.context import ACTIVE, PASSIVE, TIERS, VaultContext, subject_read
+from mexfi.vault.errors import InvalidValue, SubjectNotFound
 from mexfi.vault.models import DestructionEvidence, PassiveRecord, Record, Subject
 from mexfi.vault.phone_index import holders, lock_index, phone_field
 from mexfi.vault.records import Records
-from mexfi.vault.schemas import Actor, RecordCreate, SubjectRead
+from mexfi.vault.schemas import (
+    Actor,
+    CategorySummary,
+    DestroyedCandidate,
+    RecordCreate,
+    SubjectRead,
+)
 from mexfi.vault.values import normalise_phone
 
 __all__ = ["STATUSES", "Subjects"]
 
 STATUSES = ("active", "blocked", "prohibited")
+_PSEUDONYM_RE = re.compile(r"ps_[0-9a-f]{24}")
 
 
 class Subjects:
@@ -198,6 +207,96 @@ class Subjects:
     def subject(self, uow: UnitOfWork, subject_id: str) -> SubjectRead:
         """A subject by id; `SubjectNotFound` otherwise."""
         return subject_read(self.ctx.subject(uow.records, subject_id))
+
+    def by_pseudonym(self, uow: UnitOfWork, pseudonym: str) -> SubjectRead:
+        """A subject by its pseudonym (the audit log's and the registers' name for it);
+        `SubjectNotFound` otherwise."""
+        if not _PSEUDONYM_RE.fullmatch(pseudonym):
+            raise SubjectNotFound(
+                "no subject: the pseudonym given is not a pseudonym",
+                hint="a pseudonym is ps_ and 24 hex digits",
+            )
+        row = uow.records.scalar(select(Subject).where(Subject.pseudonym == pseudonym))
+        if row is None:
+            raise SubjectNotFound(
+                f"no subject with pseudonym {pseudonym!r}",
+                hint="pseudonyms are made with the store's pseudonym key: check MEXFI_DATA_DIR "
+                "and the key file",
+            )
+        return subject_read(row)
+
+    def category_summary(self, uow: UnitOfWork, subject_id: str) -> list[CategorySummary]:
+        """What a subject holds, by category and tier: counts and collection times, read
+        from the rows' plain columns (nothing is decrypted, nothing is audited)."""
+        self.ctx.subject(uow.records, subject_id)
+        found: list[CategorySummary] = []
+        for table, tier in ((Record, ACTIVE), (PassiveRecord, PASSIVE)):
+            rows = uow.records.execute(
+                select(
+                    table.category,
+                    func.count(),
+                    func.min(table.collected_at),
+                    func.max(table.collected_at),
+                )
+                .where(table.subject_id == subject_id)
+                .group_by(table.category)
+            )
+            for category, count, first, last in rows:
+                found.append(CategorySummary(category, tier, int(count), utc(first), utc(last)))
+        return sorted(found, key=lambda c: (c.category, TIERS.index(c.tier)))
+
+    def destroyed_candidates(
+        self, uow: UnitOfWork, phone: str, *, policy_id: str | None = None
+    ) -> list[DestroyedCandidate]:
+        """Subjects whose phone a destruction took and whose blind-index value `phone` shares
+        (recorded in the evidence; the phone is never kept): candidates, not matches, since a
+        thousand-odd numbers share each value. Oldest destruction first."""
+        index = self.ctx.phone_index(phone)
+        query = (
+            select(
+                DestructionEvidence.subject_id,
+                DestructionEvidence.subject_pseudonym,
+                DestructionEvidence.policy_id,
+                Subject.kind,
+                DestructionEvidence.id,
+                DestructionEvidence.rule_id,
+                DestructionEvidence.request_id,
+                DestructionEvidence.completed_at,
+                DestructionEvidence.started_at,
+            )
+            .join(Subject, Subject.id == DestructionEvidence.subject_id)
+            .where(
+                DestructionEvidence.phone_bucket == index,
+                DestructionEvidence.status == "complete",
+            )
+            .order_by(DestructionEvidence.completed_at, DestructionEvidence.id)
+        )
+        if policy_id is not None:
+            self.ctx.policy(policy_id)
+            query = query.where(DestructionEvidence.policy_id == policy_id)
+        return [
+            DestroyedCandidate(
+                subject_id=subject_id,
+                pseudonym=pseudonym,
+                policy_id=policy,
+                kind=kind,
+                evidence_id=evidence_id,
+                rule_id=rule_id,
+                request_id=request_id,
+                destroyed_at=utc(completed or started),
+            )
+            for (
+                subject_id,
+                pseudonym,
+                policy,
+                kind,
+                evidence_id,
+                rule_id,
+                request_id,
+                completed,
+                started,
+            ) in uow.records.execute(query)
+        ]
 
     def set_status(
         self,
