@@ -37,10 +37,12 @@ Force = Annotated[
     ),
 ]
 
+# No emoji codes: audit reasons are `kind:state:code` strings, and rich would turn
+# `access:locked:…` into a padlock.
 #: Data the user asked for (reports, JSON): pipe-able.
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 #: Messages, progress and errors.
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def _own_files() -> list[Path]:

@@ -72,7 +72,7 @@ def _show(request: RequestRead, now: datetime, format: OutputFormat) -> None:
     late = " [red](overdue)[/]" if request.overdue(now) else ""
     out.print(
         f"request {request.id}: {request.kind.value}, {state}{late}; "
-        f"due {request.due_date.isoformat()} ({request.due_at.isoformat()})"
+        f"due {request.due_date.isoformat()} (until {when(request.due_at)})"
     )
     for reason in request.reasons:
         out.print(f"  reason: {escape(reason)}")
@@ -81,7 +81,7 @@ def _show(request: RequestRead, now: datetime, format: OutputFormat) -> None:
             out.print(f"  held: {escape(category)} by legal hold {hold}")
         if request.suspended_at is not None:
             out.print(
-                f"  due date suspended since {request.suspended_at.isoformat()}, "
+                f"  due date suspended since {when(request.suspended_at)}, "
                 f"{request.days_left} day(s) left; lifting the hold carries it out "
                 "(`mexfi retention hold lift HOLD_ID`)"
             )
@@ -356,7 +356,8 @@ def show_command(
     _show(request, moment, format)
     _show_verification(status)
     for entry in history:
-        out.print(f"  #{entry.seq} {entry.at.isoformat()} {entry.actor_id}: {entry.reason}")
+        reason = escape(entry.reason or "")
+        out.print(f"  #{entry.seq} {when(entry.at)} {entry.actor_id}: {reason}")
 
 
 def _changes(values: list[str]) -> dict[str, dict[str, str]]:
@@ -751,17 +752,12 @@ def verify_command(
 def _show_verification(status: Any) -> None:
     """`requests show`: where the request's verification stands."""
     if status.verified:
-        out.print(
-            f"  verified: {escape(status.method or '')} at "
-            f"{status.verified_at.isoformat(timespec='seconds')}"
-        )
+        out.print(f"  verified: {escape(status.method or '')} at {when(status.verified_at)}")
     elif status.state.value not in ("verifying", "locked"):
         out.print("  verification: none (the request was never verified)")
     else:
         live = (
-            f"; code valid until {status.code_expires_at.isoformat(timespec='seconds')}"
-            if status.code_expires_at
-            else ""
+            f"; code valid until {when(status.code_expires_at)}" if status.code_expires_at else ""
         )
         out.print(
             f"  verification: {status.state.value}, {status.codes_sent} code(s) sent, "
