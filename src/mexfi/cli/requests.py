@@ -473,7 +473,7 @@ def answer_command(
     `on_hold` and writes no letter until the hold is lifted. A rejected request gets its
     reasoned refusal.
     """
-    from mexfi.requests import answer_request, export_json
+    from mexfi.requests import answer_request
 
     at = parse_time(now, "--now", allow_future=allow_future)
     langs = _languages(lang)
@@ -485,17 +485,7 @@ def answer_command(
     preview = _destruction_gate(request_id, at, yes=yes, dry_run=dry_run, format=format)
     if dry_run:
         return
-    partial: list[Path] = []
-
-    def stage(name: str, content: bytes) -> None:
-        # The answer holds the subject's data: readable by the owner only, and in place
-        # only once the answer is committed.
-        target = out_dir / f"{name}.partial"
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        partial.append(target)
-
+    staged: list[Path] = []
     try:
         with open_vault(clock=_clock(at)) as vault, vault.unit_of_work() as uow:
             _unchanged(vault, uow, preview)
@@ -506,28 +496,15 @@ def answer_command(
                 actor=_actor(actor, role),
                 changes=_changes(set_values or []),
             )
-            policy = vault.policy(answer.request.policy_id)
-            letters = langs or [answer.request.language]
-            # The request's own language is known only now: a clash still rolls back.
-            for name in _letter_names(request_id, letters, pdf):
-                claim_output(out_dir / name, force=force)
-            stage(f"{request_id}.json", export_json(answer.data).encode())
-            for name, content in _letters(policy, answer, letters, pdf, vault.clock.now()):
-                stage(name, content)
+            # On hold, it is not answered yet: its letter is written when the hold is lifted.
+            # Staged inside the unit of work: a file clash still rolls the answer back.
+            if answer.request.state.value != "on_hold":
+                staged = stage_answer(vault, answer, out_dir, langs=langs, pdf=pdf, force=force)
     except BaseException:
-        for path in partial:
+        for path in staged:
             path.unlink(missing_ok=True)
         raise
-    if answer.request.state.value == "on_hold":
-        # Not answered yet: its letter is written when the hold is lifted.
-        for path in partial:
-            path.unlink(missing_ok=True)
-        partial.clear()
-    written = []
-    for path in partial:
-        final = path.with_suffix("")
-        path.replace(final)
-        written.append(final)
+    written = publish(staged)
     _show(
         answer.request, answer.request.answered_at or datetime.now().astimezone(), OutputFormat.text
     )
@@ -969,26 +946,37 @@ def _unchanged(vault: Any, uow: Any, preview: DestructionPreview | None) -> None
 
 
 def stage_answer(
-    vault: Any, answer: Answer, out_dir: Path, *, pdf: bool, force: bool
+    vault: Any,
+    answer: Answer,
+    out_dir: Path,
+    *,
+    langs: Sequence[str] = (),
+    pdf: bool,
+    force: bool,
 ) -> list[Path]:
-    """Write an answer's JSON and its letter in the request's language (as `requests answer`
-    names them) as `.partial` files, readable by the owner only; `publish` puts them in place
-    once the answer is committed. For answers carried out elsewhere than `requests answer`
-    (lifting a hold); `requests letter` writes other languages from the JSON."""
+    """Write an answer's JSON and its letter in each of `langs` (default: the request's
+    language) as `.partial` files, readable by the owner only; `publish` puts them in place
+    once the answer is committed. Nothing is left behind if one cannot be written."""
     from mexfi.requests import export_json
 
     request_id = answer.request.id
     policy = vault.policy(answer.request.policy_id)
+    letters = list(langs) or [answer.request.language]
     files = [(f"{request_id}.json", export_json(answer.data).encode())]
-    files += _letters(policy, answer, [answer.request.language], pdf, vault.clock.now())
+    files += _letters(policy, answer, letters, pdf, vault.clock.now())
     for name, _ in files:
         claim_output(out_dir / name, force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[Path] = []
-    for name, content in files:
-        target = out_dir / f"{name}.partial"
-        _stage_private(target, content)
-        staged.append(target)
+    try:
+        for name, content in files:
+            target = out_dir / f"{name}.partial"
+            staged.append(target)
+            _stage_private(target, content)
+    except BaseException:
+        for path in staged:
+            path.unlink(missing_ok=True)
+        raise
     return staged
 
 

@@ -37,6 +37,7 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE data_keys ALTER COLUMN wrapped SET STATISTICS 0")
+        # To its own type: PostgreSQL then drops the sample ANALYZE already took (no rewrite).
         op.execute("ALTER TABLE data_keys ALTER COLUMN wrapped TYPE bytea")
 
 
