@@ -8,8 +8,11 @@ import pytest
 
 MODULES = [
     "mexfi",
+    "mexfi.api",
+    "mexfi.apikeys",
     "mexfi.audit",
     "mexfi.bench",
+    "mexfi.deps",
     "mexfi.errors",
     "mexfi.policy",
     "mexfi.requests",

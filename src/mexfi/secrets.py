@@ -29,6 +29,8 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -108,6 +110,12 @@ class Secrets:
     @property
     def audit_signing_key(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.audit_signing_seed)
+
+    @property
+    def api_key_hash_key(self) -> bytes:
+        """The key API keys are hashed under (HMAC-SHA256), derived from the pseudonym key
+        with a label of its own: no key file entry to add, and no other use shares it."""
+        return hmac.new(self.pseudonym_key, b"mexfi/api-key-hash/v1", hashlib.sha256).digest()
 
     @classmethod
     def generate(cls, master_key_id: str | None = None) -> Secrets:

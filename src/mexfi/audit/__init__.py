@@ -42,7 +42,7 @@ from mexfi.audit.schemas import (
     VerifyReport,
     personal_data_kind,
 )
-from mexfi.audit.service import AuditLog, read_entries
+from mexfi.audit.service import AuditLog, latest_checkpoint, read_entries
 from mexfi.audit.verify import verify_log
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "default_anchor_path",
     "entry_hash",
     "key_fingerprint",
+    "latest_checkpoint",
     "personal_data_kind",
     "protect_audit_tables",
     "read_entries",

@@ -71,6 +71,8 @@ class AuditAction(StrEnum):
     REGISTER = "register"
     ORDER_OPEN = "order_open"  # TX-13: an order starts; its customer may see the driver
     ORDER_CLOSE = "order_close"
+    API_KEY_CREATE = "api_key_create"  # an API key made (its id, never the key)
+    API_KEY_REVOKE = "api_key_revoke"
 
 
 class AuditOutcome(StrEnum):

@@ -68,7 +68,7 @@ from mexfi.clock import Clock, SystemClock, utc
 from mexfi.db import insert_rows
 from mexfi.errors import Invalid
 
-__all__ = ["AuditLog", "read_entries"]
+__all__ = ["AuditLog", "latest_checkpoint", "read_entries"]
 
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _SUBJECTS = cast(Table, AuditEntrySubject.__table__)
@@ -461,14 +461,18 @@ def read_entries(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = None,
+    before: int | None = None,
 ) -> list[AuditEntryRead]:
     """Entries oldest first; with `limit`, the newest `limit` that match. Needs no key.
 
     `subject` (a pseudonym) matches an entry's `subject` and a batch entry's `subjects`
     alike (TX-3.4); `actor` an actor id, `purpose` a purpose id; the time range is
-    `since` <= at < `until`. Every filter given must match.
+    `since` <= at < `until`; `before` keeps entries whose sequence number is below it (the
+    cursor of the page after: its oldest entry's `seq`). Every filter given must match.
     """
     query = select(_ENTRIES) if subject is None else _subject_query(subject)
+    if before is not None:
+        query = query.where(_ENTRIES.c.seq < before)
     if actions is not None:
         try:
             codes = [AuditAction(a).value for a in actions]
@@ -494,3 +498,11 @@ def read_entries(
         newest = query.order_by(_ENTRIES.c.seq.desc()).limit(limit)
         rows = list(reversed(list(session.execute(newest))))
     return [AuditEntryRead.model_validate(dict(row._mapping)) for row in rows]
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpointRead | None:
+    """The newest signed checkpoint (None on a log never signed). Needs no key."""
+    row = session.execute(
+        select(_CHECKPOINTS).order_by(_CHECKPOINTS.c.seq.desc(), _CHECKPOINTS.c.at.desc()).limit(1)
+    ).first()
+    return AuditCheckpointRead.model_validate(dict(row._mapping)) if row is not None else None

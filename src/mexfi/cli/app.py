@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import typer
 from rich.markup import escape
 
+from mexfi.cli.apikeys import apikeys_app
 from mexfi.cli.audit import audit_app
 from mexfi.cli.bench import bench_app
 from mexfi.cli.db import db_app
@@ -24,6 +25,7 @@ from mexfi.cli.policy import policy_app
 from mexfi.cli.requests import requests_app
 from mexfi.cli.retention import retention_app, worker_command
 from mexfi.cli.scan import bench_scan_command, redact_command, scan_command
+from mexfi.cli.serve import serve_command
 from mexfi.cli.subjects import subjects_app
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 
@@ -50,6 +52,8 @@ app.command("generate")(generate_command)
 app.add_typer(bench_app, name="bench")
 app.command("scan")(scan_command)
 app.command("redact")(redact_command)
+app.add_typer(apikeys_app, name="apikeys")
+app.command("serve")(serve_command)
 bench_app.command("scan")(bench_scan_command)
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [

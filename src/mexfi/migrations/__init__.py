@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 def import_models() -> None:
     """Import every capability, whose tables register on Base / KeyBase as it loads."""
+    import mexfi.apikeys
     import mexfi.audit
     import mexfi.requests
     import mexfi.retention

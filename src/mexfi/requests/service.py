@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from mexfi.audit import AuditAction, AuditEntry, AuditEntryRead, AuditEvent
 from mexfi.clock import utc
@@ -597,12 +597,29 @@ def list_requests(
     overdue: bool = False,
     open_only: bool = False,
     policy_id: str | None = None,
+    state: RequestState | str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
 ) -> list[RequestRead]:
-    """Requests by due date; `open_only` keeps the open ones, `overdue` those past due."""
+    """Requests by due date; `open_only` keeps the open ones, `overdue` those past due,
+    `state` those in it. A page: the first `limit` after `after` (the last one's due instant
+    and id)."""
     at = utc(now) if now is not None else vault.clock.now()
     query = select(SubjectRequest)
     if policy_id is not None:
         query = query.where(SubjectRequest.policy_id == policy_id)
+    if state is not None:
+        query = query.where(SubjectRequest.state == RequestState(state).value)
+    if after is not None:
+        due, last = utc(after[0]), after[1]
+        query = query.where(
+            or_(
+                SubjectRequest.due_at > due,
+                and_(SubjectRequest.due_at == due, SubjectRequest.id > last),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
     if open_only or overdue:
         query = query.where(SubjectRequest.state.not_in([s.value for s in TERMINAL_STATES]))
     if overdue:

@@ -25,6 +25,8 @@ denial is audited even when the caller rolls back.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -205,6 +207,13 @@ class Vault:
         the store's pseudonym key: the keyed function `mexfi.scan.redact` takes, so that
         files redacted anywhere join on the same pseudonyms and no key leaves the vault."""
         return value_pseudonym(kind, value, self._ctx.secrets.pseudonym_key)
+
+    def api_key_digest(self, key: str) -> str:
+        """The keyed hash (HMAC-SHA256, hex) an API key is stored and looked up by; the key
+        it is made under never leaves the vault."""
+        return hmac.new(
+            self._ctx.secrets.api_key_hash_key, key.encode("utf-8"), hashlib.sha256
+        ).hexdigest()
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work over the vault's store."""

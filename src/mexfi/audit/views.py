@@ -1,0 +1,98 @@
+"""The HTTP API of the audit log: verify it, read its entries, its latest checkpoint.
+
+Mounted by `mexfi.api` under `/api/v1/audit`; the capability's `__init__` does not import
+it. The auditor's (and the DPO's): entries carry codes and pseudonyms, never values. A
+subject is named by its pseudonym (`ps_…`), never by a phone or a name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from mexfi.audit.schemas import AuditAction, AuditCheckpointRead, AuditEntryRead, VerifyReport
+from mexfi.audit.service import latest_checkpoint, read_entries
+from mexfi.audit.verify import verify_log
+from mexfi.deps import ActorDep, UnitOfWorkDep, VaultDep
+from mexfi.errors import Denied, Invalid
+from mexfi.vault import Actor
+
+__all__ = ["router"]
+
+#: The roles that read the audit log over the API.
+AUDIT_ROLES = ("auditor", "dpo")
+MAX_PAGE = 500
+
+
+def _auditor(actor: ActorDep) -> Actor:
+    """The caller, if its role reads the audit log."""
+    if actor.role not in AUDIT_ROLES:
+        raise Denied(
+            f"role {actor.role!r} may not read the audit log",
+            hint=f"use an API key of one of the roles {', '.join(AUDIT_ROLES)}",
+        )
+    return actor
+
+
+AuditorDep = Annotated[Actor, Depends(_auditor)]
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+class EntryPage(BaseModel):
+    """Entries oldest first, the newest `limit` that match; `next_cursor` pages back."""
+
+    items: list[AuditEntryRead]
+    #: Give it as `cursor` for the older entries; None when there are none.
+    next_cursor: int | None
+
+
+@router.get("/verify", response_model=VerifyReport)
+def verify(actor: AuditorDep, vault: VaultDep, uow: UnitOfWorkDep) -> VerifyReport:
+    """Walk the hash chain, the signed checkpoints and the anchor file; `ok` is false and
+    `problems` name the entries if anything was tampered with."""
+    return verify_log(uow.records, public_key=vault.audit.public_key, anchor=vault.audit.anchor)
+
+
+@router.get("/entries", response_model=EntryPage)
+def entries(
+    actor: AuditorDep,
+    uow: UnitOfWorkDep,
+    subject: Annotated[
+        str | None,
+        Query(pattern=r"^ps_[0-9a-f]{24}$", description="The subject's pseudonym (ps_…)."),
+    ] = None,
+    by_actor: Annotated[str | None, Query(alias="actor", max_length=120)] = None,
+    action: Annotated[list[AuditAction] | None, Query()] = None,
+    purpose: Annotated[str | None, Query(max_length=80)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> EntryPage:
+    """Audit entries that match every filter given: who did what to which subject's data,
+    and why."""
+    if since is not None and until is not None and until <= since:
+        raise Invalid("until is not after since", hint="the range is since <= at < until")
+    found = read_entries(
+        uow.records,
+        subject=subject,
+        actions=action,
+        actor=by_actor,
+        purpose=purpose,
+        since=since,
+        until=until,
+        limit=limit + 1,
+        before=cursor,
+    )
+    page = found[1:] if len(found) > limit else found
+    return EntryPage(items=page, next_cursor=page[0].seq if len(found) > limit and page else None)
+
+
+@router.get("/checkpoints/latest", response_model=AuditCheckpointRead | None)
+def latest(actor: AuditorDep, uow: UnitOfWorkDep) -> AuditCheckpointRead | None:
+    """The newest signed checkpoint (null on a log never signed)."""
+    return latest_checkpoint(uow.records)

@@ -1,0 +1,372 @@
+"""HTTP routes of the vault: subjects, records, orders (TX-13).
+
+Mounted by `mexfi.api` under `/api/v1`; the vault's `__init__` does not import this module.
+Every route acts as the caller's API key (`ActorDep`), reaches only subjects of the key's
+policy (`require_policy`), and names its purpose in the `X-Mexfi-Purpose` header where it
+reads or writes personal data: the vault checks the purpose, the route passes it on. Personal
+values travel only in bodies; paths carry ids (a phone look-up is `POST /subjects/find`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from mexfi.deps import ActorDep, CallerDep, PurposeDep, UnitOfWorkDep, VaultDep, require_policy
+from mexfi.vault.errors import RecordNotFound, SubjectNotFound
+from mexfi.vault.models import OrderLink, Record
+from mexfi.vault.schemas import RecordCreate, RecordRead, SubjectData, SubjectRead
+
+__all__ = [
+    "FindSubject",
+    "OrderCreate",
+    "OrderCreated",
+    "ReadRequest",
+    "RecordOut",
+    "RecordWrite",
+    "RecordWriteMany",
+    "RecordsWritten",
+    "Rectification",
+    "StatusChange",
+    "SubjectCreate",
+    "SubjectDataOut",
+    "SubjectOut",
+    "router",
+]
+
+router = APIRouter(tags=["vault"])
+
+Values = dict[str, Any]
+Tier = Literal["active", "passive"]
+ACTIVE_TIER: Tier = "active"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubjectOut(Model):
+    """A subject by its ids and state; never a personal value."""
+
+    id: str
+    policy_id: str
+    kind: str
+    pseudonym: str
+    status: str
+    registered_at: datetime
+
+    @classmethod
+    def of(cls, subject: SubjectRead) -> SubjectOut:
+        return cls(**subject.__dict__)
+
+
+class SubjectCreate(Model):
+    policy_id: str = Field(max_length=80)
+    kind: str = Field(max_length=80, description="A subject kind the policy declares.")
+    records: dict[str, Values] = Field(
+        default_factory=dict, description="First records: category → field → value."
+    )
+    lookup_phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The phone to find the subject by later; also written in its phone record.",
+    )
+
+
+class FindSubject(Model):
+    policy_id: str = Field(max_length=80)
+    phone: str = Field(max_length=40)
+
+
+class StatusChange(Model):
+    status: Literal["active", "blocked", "prohibited"]
+    reason: str = Field(min_length=1, max_length=400, description="A code or a case id.")
+
+
+class RecordWrite(Model):
+    category: str = Field(max_length=80)
+    values: Values
+    collected_at: datetime | None = None
+
+
+class RecordWriteItem(RecordWrite):
+    subject_id: str = Field(max_length=32)
+
+
+class RecordWriteMany(Model):
+    records: list[RecordWriteItem] = Field(min_length=1, max_length=1000)
+
+
+class RecordsWritten(Model):
+    ids: list[str]
+
+
+class ReadRequest(Model):
+    categories: list[str] = Field(min_length=1, max_length=64)
+    tiers: list[Tier] = Field(default_factory=lambda: [ACTIVE_TIER])
+    since: datetime | None = None
+    until: datetime | None = None
+    request_id: str | None = Field(
+        default=None, max_length=32, description="The open request a request purpose serves."
+    )
+    demand_id: str | None = Field(
+        default=None, max_length=32, description="The lawful demand a lawful purpose serves."
+    )
+
+
+class RecordOut(Model):
+    id: str
+    subject_id: str
+    category: str
+    collected_at: datetime
+    updated_at: datetime | None
+    values: Values
+    tier: str
+
+    @classmethod
+    def of(cls, record: RecordRead) -> RecordOut:
+        return cls(**record.__dict__)
+
+
+class SubjectDataOut(Model):
+    subject: SubjectOut
+    purpose: str
+    records: list[RecordOut]
+
+    @classmethod
+    def of(cls, data: SubjectData) -> SubjectDataOut:
+        return cls(
+            subject=SubjectOut.of(data.subject),
+            purpose=data.purpose,
+            records=[RecordOut.of(r) for r in data.records],
+        )
+
+
+class Rectification(Model):
+    values: Values = Field(min_length=1)
+    request_id: str | None = Field(default=None, max_length=32)
+
+
+class OrderCreate(Model):
+    driver_id: str = Field(max_length=32)
+    customer_id: str = Field(max_length=32)
+
+
+class OrderCreated(Model):
+    id: str
+
+
+# ------------------------------------------------------------------------------ subjects
+
+
+@router.post(
+    "/subjects",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a subject with its first records",
+)
+def register_subject(
+    body: SubjectCreate,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> SubjectOut:
+    require_policy(caller, body.policy_id)
+    subject = vault.register(
+        uow,
+        policy_id=body.policy_id,
+        kind=body.kind,
+        actor=actor,
+        purpose=purpose,
+        records=body.records,
+        lookup_phone=body.lookup_phone,
+    )
+    return SubjectOut.of(subject)
+
+
+@router.post("/subjects/find", summary="Find a subject by phone (the phone in the body)")
+def find_subject(
+    body: FindSubject, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep
+) -> SubjectOut:
+    require_policy(caller, body.policy_id)
+    found = vault.find_by_phone(uow, body.policy_id, body.phone)
+    if found is None:
+        raise SubjectNotFound(
+            f"no subject of policy {body.policy_id!r} is registered with this phone",
+            hint="register the subject first",
+        )
+    return SubjectOut.of(found)
+
+
+def _subject(vault: Any, uow: Any, caller: Any, subject_id: str) -> SubjectRead:
+    subject: SubjectRead = vault.subject(uow, subject_id)
+    require_policy(caller, subject.policy_id)
+    return subject
+
+
+@router.get("/subjects/{subject_id}", summary="A subject's ids and status")
+def get_subject(
+    subject_id: str, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep
+) -> SubjectOut:
+    return SubjectOut.of(_subject(vault, uow, caller, subject_id))
+
+
+@router.post(
+    "/subjects/{subject_id}/status",
+    summary="Block (TX-1.10), unblock or prohibit (TX-3.6) processing of a subject's data",
+)
+def change_status(
+    subject_id: str,
+    body: StatusChange,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+) -> SubjectOut:
+    _subject(vault, uow, caller, subject_id)
+    changed = vault.set_status(uow, subject_id, body.status, actor=actor, reason=body.reason)
+    return SubjectOut.of(changed)
+
+
+# ------------------------------------------------------------------------------- records
+
+
+@router.post(
+    "/subjects/{subject_id}/records",
+    status_code=status.HTTP_201_CREATED,
+    summary="Write one record",
+)
+def write_record(
+    subject_id: str,
+    body: RecordWrite,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> RecordsWritten:
+    _subject(vault, uow, caller, subject_id)
+    record_id = vault.write(
+        uow,
+        subject_id,
+        body.category,
+        body.values,
+        actor=actor,
+        purpose=purpose,
+        collected_at=body.collected_at,
+    )
+    return RecordsWritten(ids=[record_id])
+
+
+@router.post(
+    "/records/write-many",
+    status_code=status.HTTP_201_CREATED,
+    summary="Write records of several subjects: all checked, then all written",
+)
+def write_many(
+    body: RecordWriteMany,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> RecordsWritten:
+    for subject_id in dict.fromkeys(item.subject_id for item in body.records):
+        _subject(vault, uow, caller, subject_id)
+    items = [
+        RecordCreate(i.subject_id, i.category, dict(i.values), i.collected_at) for i in body.records
+    ]
+    return RecordsWritten(ids=vault.write_many(uow, items, actor=actor, purpose=purpose))
+
+
+@router.post(
+    "/subjects/{subject_id}/read",
+    summary="Read a subject's categories for the purpose the header names",
+)
+def read_records(
+    subject_id: str,
+    body: ReadRequest,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> SubjectDataOut:
+    _subject(vault, uow, caller, subject_id)
+    data = vault.read(
+        uow,
+        subject_id,
+        body.categories,
+        purpose=purpose,
+        actor=actor,
+        since=body.since,
+        until=body.until,
+        tiers=body.tiers,
+        request_id=body.request_id,
+        demand_id=body.demand_id,
+    )
+    return SubjectDataOut.of(data)
+
+
+@router.post(
+    "/records/{record_id}/rectify",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change fields of an active record (TX-3.5)",
+)
+def rectify_record(
+    record_id: str,
+    body: Rectification,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> None:
+    row = uow.records.get(Record, record_id)
+    if row is None:
+        raise RecordNotFound(f"no active record {record_id!r}")
+    _subject(vault, uow, caller, row.subject_id)
+    vault.rectify(
+        uow, record_id, body.values, actor=actor, purpose=purpose, request_id=body.request_id
+    )
+
+
+# -------------------------------------------------------------------------------- orders
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open an order: its customer may see the driver until it closes (TX-13)",
+)
+def open_order(
+    body: OrderCreate,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+) -> OrderCreated:
+    _subject(vault, uow, caller, body.driver_id)
+    order_id = vault.open_order(
+        uow, driver_id=body.driver_id, customer_id=body.customer_id, actor=actor
+    )
+    return OrderCreated(id=order_id)
+
+
+@router.post(
+    "/orders/{order_id}/close",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Close an order (closing a closed one changes nothing)",
+)
+def close_order(
+    order_id: str, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep, actor: ActorDep
+) -> None:
+    link = uow.records.get(OrderLink, order_id)
+    if link is None:
+        raise RecordNotFound(f"no order {order_id!r}")
+    require_policy(caller, link.policy_id)
+    vault.close_order(uow, order_id, actor=actor)
