@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from mexfi.api import create_app
 from mexfi.apikeys import create_api_key
 from mexfi.vault import Actor, Vault
+from tests.api.leaks import TrafficLog
 
 DPO = Actor("dpo-test", "dpo")
 
@@ -35,9 +36,21 @@ def app(vault: Vault) -> FastAPI:
     return create_app(vault)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def traffic_log() -> Iterator[TrafficLog]:
+    """The server's logs at debug level over the session's API tests, checked at its end
+    against the personal values every `client` request sent (issue 12, item 2)."""
+    log = TrafficLog()
+    log.install()
+    yield log
+    log.remove()
+    assert log.leaks() == [], "personal values in the server's logs"
+
+
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(app: FastAPI, traffic_log: TrafficLog) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://mexfi.test") as client:
+        client.event_hooks["request"].append(traffic_log.record_request)
         yield client
 
 

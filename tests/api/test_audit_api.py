@@ -43,4 +43,4 @@ def test_entries_filter_page_and_verify(vault: Vault, client: TestClient) -> Non
     for role in ("support", "service"):
         other = bearer(make_key(vault, "bakikart", role, f"bk-{role}"))
         denied = client.get("/api/v1/audit/entries", headers=other)
-        assert denied.status_code == 403 and denied.json()["code"] == "denied"
+        assert denied.status_code == 403 and denied.json()["code"] == "role_not_allowed"

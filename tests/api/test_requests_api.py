@@ -157,9 +157,9 @@ def test_roles_and_scope_are_enforced(
     request = _access(client, dpo)
     for role in ("support", "service", "auditor"):
         other = bearer(make_key(vault, "bakikart", role, f"bk-{role}"))
-        _problem(client.get(f"{BASE}/{request['id']}", headers=other), 403, "denied")
+        _problem(client.get(f"{BASE}/{request['id']}", headers=other), 403, "role_not_allowed")
         body = {"policy_id": "bakikart", "kind": "access", "channel": "written", "phone": PHONE}
-        _problem(client.post(BASE, json=body, headers=other), 403, "denied")
+        _problem(client.post(BASE, json=body, headers=other), 403, "role_not_allowed")
     taxsee_dpo = bearer(make_key(vault, "taxsee_driver", "dpo", "tx-dpo"))
     _problem(client.get(f"{BASE}/{request['id']}", headers=taxsee_dpo), 403, "out_of_scope")
     _problem(client.get(f"{BASE}/{request['id']}"), 401, "unauthenticated")

@@ -47,7 +47,7 @@ def test_a_destruction_during_a_hold_waits_and_the_lift_carries_it_out(
         201,
     )
     listed = _ok(client.get("/api/v1/retention/holds", headers=dpo))
-    assert [h["id"] for h in listed] == [hold["id"]]
+    assert [h["id"] for h in listed["items"]] == [hold["id"]] and listed["next_cursor"] is None
     body = {
         "policy_id": "taxsee_driver",
         "kind": "destruction",
@@ -75,9 +75,9 @@ def test_a_destruction_during_a_hold_waits_and_the_lift_carries_it_out(
     assert released["records_destroyed"] > 0
     status = _ok(client.get(f"/api/v1/requests/{rid}", headers=dpo))
     assert status["request"]["state"] == "answered"
-    certificates = _ok(client.get(f"/api/v1/retention/certificates/{rider}", headers=dpo))
+    certificates = _ok(client.get(f"/api/v1/retention/certificates/{rider}", headers=dpo))["items"]
     assert "complete" in {c["status"] for c in certificates} and certificates[-1]["key_ids"]
-    assert _ok(client.get("/api/v1/retention/holds", headers=dpo)) == []
+    assert _ok(client.get("/api/v1/retention/holds", headers=dpo))["items"] == []
     state = _ok(client.get("/api/v1/retention/status", headers=dpo))
     assert state["quarantine"]["total"] == 0
 

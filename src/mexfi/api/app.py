@@ -13,7 +13,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from mexfi.api.problems import install_problem_handlers
+from mexfi.api.idempotency import install_idempotency
+from mexfi.api.problems import install_problem_handlers, problem_responses
+from mexfi.deps import describe_access
 from mexfi.vault import Vault
 
 __all__ = ["PREFIX", "create_app", "routers"]
@@ -23,6 +25,7 @@ PREFIX = "/api/v1"
 
 def routers() -> list[APIRouter]:
     """Each capability's router, in the order the docs list them."""
+    from mexfi.apikeys.views import router as sessions
     from mexfi.audit.views import router as audit
     from mexfi.policy.views import router as policies
     from mexfi.requests.views import router as requests
@@ -30,7 +33,7 @@ def routers() -> list[APIRouter]:
     from mexfi.scan.views import router as scan
     from mexfi.vault.views import router as vault
 
-    return [policies, vault, requests, retention, audit, scan]
+    return [policies, vault, requests, retention, audit, scan, sessions]
 
 
 def _health() -> APIRouter:
@@ -68,8 +71,12 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     )
     if vault is not None:
         app.state.vault = vault
+    install_idempotency(app)  # inside the problem middleware: its answers are no-store too
     install_problem_handlers(app)
     app.include_router(_health(), prefix=PREFIX)
+    # Every route may answer these as problem+json (documented, so clients and schemathesis
+    # know the shape; FastAPI's own 422 schema is not what is sent).
     for router in routers():
-        app.include_router(router, prefix=PREFIX)
+        app.include_router(router, prefix=PREFIX, responses=problem_responses())
+    describe_access(app)  # x-mexfi-auth, -roles, -purpose, -action, -idempotent
     return app

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,11 +32,13 @@ from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavai
 
 __all__ = [
     "MEDIA_TYPE",
+    "PROBLEM_SCHEMA",
     "STATUSES",
     "ProblemMiddleware",
     "ProblemResponse",
     "install_problem_handlers",
     "problem_code",
+    "problem_responses",
 ]
 
 MEDIA_TYPE = "application/problem+json"
@@ -56,6 +59,56 @@ _log = logging.getLogger("mexfi.api")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+#: The JSON schema of a problem body, inline (no `$ref`: it goes into each response as is).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An RFC 9457 problem: what went wrong, by ids, never a personal value.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "Stable, for programs: `purpose_denied`."},
+        "detail": {"type": "string"},
+        "hint": {"type": "string", "description": "What to do about it."},
+        "errors": {
+            "type": "array",
+            "description": "A request that failed validation: where and what kind of fault.",
+            "items": {
+                "type": "object",
+                "required": ["field", "type"],
+                "properties": {"field": {"type": "string"}, "type": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_DESCRIPTIONS = {
+    400: "The body could not be read as the media type it claims",
+    401: "No API key, or an unknown or revoked one",
+    403: "Denied: out of the key's scope, an undeclared purpose, a role's limit",
+    404: "No such thing (by id), or no such route",
+    409: "In conflict with the state of the store",
+    422: "The request is not valid (the fields are named, their values never echoed)",
+    503: "The store or a dependency is unavailable",
+}
+
+
+def problem_responses(
+    statuses: tuple[int, ...] = (400, 401, 403, 404, 409, 422, 503),
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting the problem+json answers of `statuses`, for
+    `include_router(..., responses=...)` (a 422 given here replaces FastAPI's own)."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS.get(status, "A problem"),
+            "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
 def problem_code(kind: type[BaseException]) -> str:
     """The stable code of an error class: its name in snake_case (`PurposeDenied` →
     `purpose_denied`)."""
@@ -67,7 +120,13 @@ class ProblemResponse(JSONResponse):
 
 
 def problem(
-    status: int, code: str, detail: str | None, *, hint: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str | None,
+    *,
+    hint: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> ProblemResponse:
     """An RFC 9457 problem response."""
     title = code.replace("_", " ").capitalize()
@@ -82,8 +141,10 @@ def problem(
     if hint is not None:
         body["hint"] = hint
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return ProblemResponse(body, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return ProblemResponse(body, status_code=status, headers=headers or None)
 
 
 def status_of(exc: BaseException) -> int:
@@ -134,7 +195,8 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
         if exc.status_code in (404, 405)
         else str(exc.detail)
     )
-    return problem(exc.status_code, code, detail)
+    # A 405's `Allow` (RFC 9110) and the like are kept.
+    return problem(exc.status_code, code, detail, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:

@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     ORDER_CLOSE = "order_close"
     API_KEY_CREATE = "api_key_create"  # an API key made (its id, never the key)
     API_KEY_REVOKE = "api_key_revoke"
+    SESSION = "session"  # a data subject's sign-in: code sent, wrong, locked, started, ended
 
 
 class AuditOutcome(StrEnum):

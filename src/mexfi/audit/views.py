@@ -11,13 +11,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 
 from mexfi.audit.schemas import AuditAction, AuditCheckpointRead, AuditEntryRead, VerifyReport
 from mexfi.audit.service import latest_checkpoint, read_entries
 from mexfi.audit.verify import verify_log
-from mexfi.deps import ActorDep, UnitOfWorkDep, VaultDep
-from mexfi.errors import Denied, Invalid
+from mexfi.deps import Page, UnitOfWorkDep, VaultDep, decode_cursor, encode_cursor, require_roles
+from mexfi.errors import Invalid
 from mexfi.vault import Actor
 
 __all__ = ["router"]
@@ -27,27 +26,14 @@ AUDIT_ROLES = ("auditor", "dpo")
 MAX_PAGE = 500
 
 
-def _auditor(actor: ActorDep) -> Actor:
-    """The caller, if its role reads the audit log."""
-    if actor.role not in AUDIT_ROLES:
-        raise Denied(
-            f"role {actor.role!r} may not read the audit log",
-            hint=f"use an API key of one of the roles {', '.join(AUDIT_ROLES)}",
-        )
-    return actor
-
-
-AuditorDep = Annotated[Actor, Depends(_auditor)]
+#: The caller, if its role reads the audit log.
+AuditorDep = Annotated[Actor, Depends(require_roles(*AUDIT_ROLES))]
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-class EntryPage(BaseModel):
-    """Entries oldest first, the newest `limit` that match; `next_cursor` pages back."""
-
-    items: list[AuditEntryRead]
-    #: Give it as `cursor` for the older entries; None when there are none.
-    next_cursor: int | None
+#: Entries oldest first, the newest `limit` that match; `next_cursor` pages back (to older).
+EntryPage = Page[AuditEntryRead]
 
 
 @router.get("/verify", response_model=VerifyReport)
@@ -70,7 +56,7 @@ def entries(
     purpose: Annotated[str | None, Query(max_length=80)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EntryPage:
     """Audit entries that match every filter given: who did what to which subject's data,
@@ -86,10 +72,11 @@ def entries(
         since=since,
         until=until,
         limit=limit + 1,
-        before=cursor,
+        before=decode_cursor(cursor, lambda keys: int(keys[0])),
     )
     page = found[1:] if len(found) > limit else found
-    return EntryPage(items=page, next_cursor=page[0].seq if len(found) > limit and page else None)
+    more = len(found) > limit and bool(page)
+    return EntryPage(items=page, next_cursor=encode_cursor(page[0].seq) if more else None)
 
 
 @router.get("/checkpoints/latest", response_model=AuditCheckpointRead | None)

@@ -2,6 +2,7 @@
 JSON object: the figures, the same-run baseline, their ratio, the goals and verdicts,
 and the query plans of the hot queries it ran."""
 
+from mexfi.bench.api import GOAL_READ_P99_MS, GOAL_READS_PER_SECOND, ApiPhase, ApiReport, run_api
 from mexfi.bench.common import FLAT_TOLERANCE, Goal
 from mexfi.bench.dsr import GOAL_EXPORT_RATIO, GOAL_P95_MS, DsrReport, DsrRun, SizeResult, run_dsr
 from mexfi.bench.ingest import (
@@ -32,9 +33,13 @@ __all__ = [
     "GOAL_INGEST_RATIO",
     "GOAL_MB_PER_SECOND",
     "GOAL_P95_MS",
+    "GOAL_READS_PER_SECOND",
+    "GOAL_READ_P99_MS",
     "GOAL_RECORDS_PER_SECOND",
     "GOAL_SPEEDUP",
     "GOAL_TIERING_RATIO",
+    "ApiPhase",
+    "ApiReport",
     "DsrReport",
     "DsrRun",
     "Goal",
@@ -48,6 +53,7 @@ __all__ = [
     "SizeResult",
     "SweepPath",
     "SweepResult",
+    "run_api",
     "run_dsr",
     "run_ingest",
     "run_retention",

@@ -17,6 +17,7 @@ from mexfi.cli.apikeys import apikeys_app
 from mexfi.cli.audit import audit_app
 from mexfi.cli.bench import bench_app
 from mexfi.cli.db import db_app
+from mexfi.cli.demo import demo_command
 from mexfi.cli.generate import generate_command
 from mexfi.cli.keys import init_command, keys_app
 from mexfi.cli.options import check_arguments
@@ -54,6 +55,7 @@ app.command("scan")(scan_command)
 app.command("redact")(redact_command)
 app.add_typer(apikeys_app, name="apikeys")
 app.command("serve")(serve_command)
+app.command("demo")(demo_command)
 bench_app.command("scan")(bench_scan_command)
 
 _EXIT_CODES: list[tuple[type[MexfiError], int]] = [

@@ -33,7 +33,7 @@ from mexfi.cli.output import err, out
 from mexfi.errors import Invalid
 
 if TYPE_CHECKING:
-    from mexfi.bench import DsrReport, Goal, IngestReport, Plan, RetentionReport
+    from mexfi.bench import ApiReport, DsrReport, Goal, IngestReport, Plan, RetentionReport
 
 __all__ = ["bench_app", "bench_progress", "finish_report"]
 
@@ -470,3 +470,65 @@ def _print_dsr(report: DsrReport, explain: bool) -> None:
             _print_plans(run.plans, f"{run.backend} at {run.store_records:,}")
         for path in run.profiles:
             err.print(f"profile: {path}", markup=False)
+
+
+# --------------------------------------------------------------------------- api
+
+
+@bench_app.command("api")
+def api_command(
+    requests: Annotated[
+        int, typer.Option(min=1, help="Requests a phase at most (intake: one a rider).")
+    ] = 5000,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds a phase at most.")] = 30.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Connections the client keeps.")] = 8,
+    workers: Annotated[int, typer.Option(min=1, help="`mexfi serve --workers`.")] = 2,
+    subjects: Annotated[int, typer.Option(min=1, help="Riders registered (and then read).")] = 500,
+    postgres_url: PostgresUrl = None,
+    seed: Seed = 0,
+    format: Format = OutputFormat.text,
+    fail_on_miss: FailOnMiss = False,
+) -> None:
+    """Load `mexfi serve` on PostgreSQL over loopback: reads, writes, request intake.
+
+    A fresh store in temporary schemas; the server's framework ceiling (`GET /health`) is
+    measured in the same run, and each phase's throughput is given as a ratio to it. Goal:
+    purpose-bound reads >= 1,000 req/s with p99 < 50 ms, every read audited.
+    """
+    from mexfi.bench import run_api
+
+    with bench_progress() as advance:
+        report = run_api(
+            postgres_url=_postgres_url(postgres_url),
+            requests=requests,
+            seconds=seconds,
+            concurrency=concurrency,
+            workers=workers,
+            subjects=subjects,
+            seed=seed,
+            progress=advance,
+        )
+    finish_report(report, format, fail_on_miss, lambda: _print_api(report))
+
+
+def _print_api(report: ApiReport) -> None:
+    table = _table(
+        f"api: {report.workers} workers, {report.concurrency} connections, seed {report.seed}",
+        ("phase", "requests", "2xx", "req/s", "p50 ms", "p99 ms", "/ceiling"),
+    )
+    ceiling = report.phases.get("ceiling")
+    for phase in report.phases.values():
+        row = phase.to_dict(ceiling)
+        ratio = row["ratio_to_ceiling"]
+        table.add_row(
+            phase.name,
+            f"{phase.requests:,}",
+            f"{phase.ok:,}",
+            f"{phase.per_second:,.0f}",
+            f"{phase.p50:.1f}",
+            f"{phase.p99:.1f}",
+            f"{ratio:.2f}" if ratio is not None else "-",
+        )
+    out.print(table)
+    out.print(f"reads audited: {report.reads_audited}", markup=False)
+    _print_goals(report.goals())

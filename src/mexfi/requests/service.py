@@ -600,14 +600,17 @@ def list_requests(
     state: RequestState | str | None = None,
     after: tuple[datetime, str] | None = None,
     limit: int | None = None,
+    subject_id: str | None = None,
 ) -> list[RequestRead]:
     """Requests by due date; `open_only` keeps the open ones, `overdue` those past due,
-    `state` those in it. A page: the first `limit` after `after` (the last one's due instant
-    and id)."""
+    `state` those in it, `subject_id` one subject's. A page: the first `limit` after `after`
+    (the last one's due instant and id)."""
     at = utc(now) if now is not None else vault.clock.now()
     query = select(SubjectRequest)
     if policy_id is not None:
         query = query.where(SubjectRequest.policy_id == policy_id)
+    if subject_id is not None:
+        query = query.where(SubjectRequest.subject_id == subject_id)
     if state is not None:
         query = query.where(SubjectRequest.state == RequestState(state).value)
     if after is not None:

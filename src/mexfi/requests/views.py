@@ -9,16 +9,24 @@ functions, whose errors the API's problem handler renders.
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from mexfi.deps import ActorDep, CallerDep, UnitOfWorkDep, VaultDep, require_policy
-from mexfi.errors import Denied, Invalid
+from mexfi.deps import (
+    CallerDep,
+    Page,
+    UnitOfWorkDep,
+    VaultDep,
+    decode_cursor,
+    due_keyset,
+    no_kept_answer,
+    page_of,
+    require_policy,
+    require_roles,
+)
 from mexfi.policy import RequestChannel
 from mexfi.requests.answers import answer_from_export, render_letter
 from mexfi.requests.errors import InvalidRequest
@@ -65,17 +73,8 @@ def get_code_sender() -> CodeSender:
     return code_sender()
 
 
-def _dpo(actor: ActorDep) -> Actor:
-    """The caller, if it acts as the DPO: only the DPO handles requests over the API."""
-    if actor.role != DPO_ROLE:
-        raise Denied(
-            f"role {actor.role!r} may not handle data-subject requests",
-            hint=f"use an API key of the {DPO_ROLE!r} role",
-        )
-    return actor
-
-
-DpoDep = Annotated[Actor, Depends(_dpo)]
+#: The caller, if it acts as the DPO: only the DPO handles requests over the API.
+DpoDep = Annotated[Actor, Depends(require_roles(DPO_ROLE))]
 
 
 def _scoped(request_id: str, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep) -> RequestRead:
@@ -286,32 +285,8 @@ class AnswerOut(BaseModel):
     answer: dict[str, Any]
 
 
-class RequestPage(BaseModel):
-    items: list[RequestOut]
-    #: Give it as `cursor` for the next page; None on the last page.
-    next_cursor: str | None
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _cursor(request: RequestRead) -> str:
-    raw = json.dumps([request.due_at.isoformat(), request.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        due, request_id = json.loads(raw)
-        return datetime.fromisoformat(due), str(request_id)
-    except (ValueError, TypeError):
-        raise Invalid(
-            "the cursor is not one this API gave",
-            hint="give the next_cursor of the previous page, or leave it out for the first",
-        ) from None
+#: A page of requests by due date (the shared `Page` and cursor of every list).
+RequestPage = Page[RequestOut]
 
 
 # --------------------------------------------------------------------------- intake
@@ -387,14 +362,12 @@ def list_(
         overdue=overdue,
         policy_id=policy_id,
         state=state,
-        after=_after(cursor),
+        after=decode_cursor(cursor, due_keyset),
         limit=limit + 1,
     )
-    page = found[:limit]
-    more = len(found) > limit
+    page = page_of(found, limit, lambda r: (r.due_at.isoformat(), r.id))
     return RequestPage(
-        items=[RequestOut.of(r, now) for r in page],
-        next_cursor=_cursor(page[-1]) if more and page else None,
+        items=[RequestOut.of(r, now) for r in page.items], next_cursor=page.next_cursor
     )
 
 
@@ -483,7 +456,9 @@ def preview(actor: DpoDep, request: ScopedDep, vault: VaultDep, uow: UnitOfWorkD
     return PreviewOut.of(destruction_preview(vault, uow, request.id))
 
 
-@router.post("/{request_id}/answer", response_model=AnswerOut)
+@router.post(
+    "/{request_id}/answer", response_model=AnswerOut, dependencies=[Depends(no_kept_answer)]
+)
 def answer(
     body: AnswerIn, actor: DpoDep, request: ScopedDep, vault: VaultDep, uow: UnitOfWorkDep
 ) -> AnswerOut:
@@ -505,6 +480,7 @@ _MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 @router.post(
     "/{request_id}/letter",
+    dependencies=[Depends(no_kept_answer)],
     response_class=Response,
     responses={200: {"content": {m: {} for m in _MEDIA.values()}}},
 )

@@ -13,8 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from mexfi.deps import ActorDep, CallerDep, UnitOfWorkDep, VaultDep, require_policy
-from mexfi.errors import Denied
+from mexfi.deps import (
+    CallerDep,
+    Page,
+    UnitOfWorkDep,
+    VaultDep,
+    decode_cursor,
+    encode_cursor,
+    require_policy,
+    require_roles,
+)
 from mexfi.requests import RequestState, resume_released
 from mexfi.retention.schemas import HoldRead
 from mexfi.retention.service import (
@@ -29,19 +37,11 @@ from mexfi.vault import Actor, DestructionReport
 __all__ = ["router"]
 
 DPO_ROLE = "dpo"
+MAX_PAGE = 200
 
 
-def _dpo(actor: ActorDep) -> Actor:
-    """The caller, if it acts as the DPO: holds, certificates and status are the DPO's."""
-    if actor.role != DPO_ROLE:
-        raise Denied(
-            f"role {actor.role!r} may not manage retention or legal holds",
-            hint=f"use an API key of the {DPO_ROLE!r} role",
-        )
-    return actor
-
-
-DpoDep = Annotated[Actor, Depends(_dpo)]
+#: The caller, if it acts as the DPO: holds, certificates and status are the DPO's.
+DpoDep = Annotated[Actor, Depends(require_roles(DPO_ROLE))]
 
 router = APIRouter(prefix="/retention", tags=["retention"])
 
@@ -197,14 +197,37 @@ def get_status(
     return StatusOut.model_validate(found)
 
 
-@router.get("/holds", response_model=list[HoldOut])
+def _hold_keyset(keys: list[Any]) -> tuple[datetime, str]:
+    """The keyset (an instant, an id) of a holds' or certificates' cursor."""
+    placed, hold_id = keys
+    return datetime.fromisoformat(placed), str(hold_id)
+
+
+@router.get("/holds", response_model=Page[HoldOut])
 def list_holds(
-    actor: DpoDep, caller: CallerDep, uow: UnitOfWorkDep, subject_id: str | None = None
-) -> list[HoldOut]:
-    """The live legal holds of the key's policy (of one subject, by id, if given)."""
-    return [
-        HoldOut.of(h) for h in active_holds(uow, policy_id=caller.policy_id, subject_id=subject_id)
-    ]
+    actor: DpoDep,
+    caller: CallerDep,
+    uow: UnitOfWorkDep,
+    subject_id: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> Page[HoldOut]:
+    """The live legal holds of the key's policy (of one subject, by id, if given), oldest
+    first, a page at a time."""
+    after = decode_cursor(cursor, _hold_keyset)
+    # Live holds are few (each one a lawful request or dispute): paged here, not in SQL.
+    holds = sorted(
+        active_holds(uow, policy_id=caller.policy_id, subject_id=subject_id),
+        key=lambda h: (h.placed_at, h.id),
+    )
+    if after is not None:
+        holds = [h for h in holds if (h.placed_at, h.id) > after]
+    shown = holds[:limit]
+    more = len(holds) > limit
+    return Page[HoldOut](
+        items=[HoldOut.of(h) for h in shown],
+        next_cursor=encode_cursor(shown[-1].placed_at.isoformat(), shown[-1].id) if more else None,
+    )
 
 
 @router.post("/holds", status_code=status.HTTP_201_CREATED, response_model=HoldOut)
@@ -249,10 +272,30 @@ def lift(
     )
 
 
-@router.get("/certificates/{subject_id}", response_model=list[CertificateOut])
+@router.get("/certificates/{subject_id}", response_model=Page[CertificateOut])
 def subject_certificates(
-    subject_id: str, actor: DpoDep, caller: CallerDep, vault: VaultDep, uow: UnitOfWorkDep
-) -> list[CertificateOut]:
-    """A subject's destruction certificates (by subject id): rule, clauses, key ids, time."""
+    subject_id: str,
+    actor: DpoDep,
+    caller: CallerDep,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> Page[CertificateOut]:
+    """A subject's destruction certificates (by subject id): rule, clauses, key ids, time;
+    oldest first, a page at a time."""
     require_policy(caller, vault.subject(uow, subject_id).policy_id)
-    return [CertificateOut.of(c) for c in certificates(vault, uow, subject_id, actor=actor)]
+    after = decode_cursor(cursor, _hold_keyset)
+    # A subject's certificates are a handful: paged here, not in SQL.
+    found = sorted(
+        (CertificateOut.of(c) for c in certificates(vault, uow, subject_id, actor=actor)),
+        key=lambda c: (c.at, c.id),
+    )
+    if after is not None:
+        found = [c for c in found if (c.at, c.id) > after]
+    shown = found[:limit]
+    more = len(found) > limit
+    return Page[CertificateOut](
+        items=shown,
+        next_cursor=encode_cursor(shown[-1].at.isoformat(), shown[-1].id) if more else None,
+    )

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from mexfi.deps import ActorDep
+from mexfi.deps import ActorDep, no_kept_answer
 from mexfi.errors import Invalid
 from mexfi.scan.engine import scan_text
 from mexfi.scan.entities import ENTITY_TYPES, Entity
@@ -45,7 +45,10 @@ def _caller(actor: ActorDep) -> Actor:
     return actor
 
 
-router = APIRouter(prefix="/scan", tags=["scan"], dependencies=[Depends(_bounded)])
+# The answers hold the text's personal data: none is kept for an Idempotency-Key.
+router = APIRouter(
+    prefix="/scan", tags=["scan"], dependencies=[Depends(_bounded), Depends(no_kept_answer)]
+)
 
 
 class ScanIn(BaseModel):

@@ -16,7 +16,6 @@ decrypted phone.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -137,9 +136,13 @@ def lock_index(uow: UnitOfWork, policy_id: str, index: int) -> None:
     """
     if not is_postgres(uow.records):
         return
-    name = f"mexfi/phone-index|{policy_id}|{index % LOCK_STRIPES}".encode()
-    key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
-    uow.records.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    name = f"mexfi/phone-index|{policy_id}|{index % LOCK_STRIPES}|"
+    # Advisory locks are per database: the store's schema is part of the key, else stores
+    # in other schemas of the database (tests, benchmarks) wait on each other's locks.
+    uow.records.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name || current_schema(), 0))"),
+        {"name": name},
+    )
 
 
 def pending_reindex(uow: UnitOfWork) -> int:

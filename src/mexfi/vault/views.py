@@ -9,16 +9,30 @@ values travel only in bodies; paths carry ids (a phone look-up is `POST /subject
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from mexfi.deps import ActorDep, CallerDep, PurposeDep, UnitOfWorkDep, VaultDep, require_policy
+from mexfi.apikeys import OutOfScope
+from mexfi.deps import (
+    ActorDep,
+    CallerDep,
+    PurposeDep,
+    UnitOfWorkDep,
+    VaultDep,
+    no_kept_answer,
+    require_action,
+    require_policy,
+)
+from mexfi.policy import FieldType, RoleAction
 from mexfi.vault.errors import RecordNotFound, SubjectNotFound
 from mexfi.vault.models import OrderLink, Record
-from mexfi.vault.schemas import RecordCreate, RecordRead, SubjectData, SubjectRead
+from mexfi.vault.schemas import Actor, RecordCreate, RecordRead, SubjectData, SubjectRead
 
 __all__ = [
     "FindSubject",
@@ -42,10 +56,14 @@ router = APIRouter(tags=["vault"])
 Values = dict[str, Any]
 Tier = Literal["active", "passive"]
 ACTIVE_TIER: Tier = "active"
+#: TX-13: the order's customer, as the reader of its driver's position.
+CUSTOMER_ROLE = "customer"
+LOCATION = "location"
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A bytes field (a photograph) travels as base64 text, both ways (`_bytes_decoded`).
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64")
 
 
 class SubjectOut(Model):
@@ -130,6 +148,14 @@ class RecordOut(Model):
     def of(cls, record: RecordRead) -> RecordOut:
         return cls(**record.__dict__)
 
+    @field_serializer("values", when_used="json")
+    def _bytes_as_base64(self, values: Values) -> Values:
+        # FastAPI serializes with its own adapter's config, so `ser_json_bytes` is not enough.
+        return {
+            k: base64.urlsafe_b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+            for k, v in values.items()
+        }
+
 
 class SubjectDataOut(Model):
     subject: SubjectOut
@@ -182,7 +208,7 @@ def register_subject(
         kind=body.kind,
         actor=actor,
         purpose=purpose,
-        records=body.records,
+        records={c: _bytes_decoded(vault, body.policy_id, c, v) for c, v in body.records.items()},
         lookup_phone=body.lookup_phone,
     )
     return SubjectOut.of(subject)
@@ -202,6 +228,22 @@ def find_subject(
     return SubjectOut.of(found)
 
 
+def _bytes_decoded(vault: Any, policy_id: str, category: str, values: Values) -> Values:
+    """`values` with each bytes field's base64 text decoded (JSON has no bytes); text that is
+    not base64 is left for the vault to refuse."""
+    try:
+        fields = vault.policy(policy_id).category(category).fields
+    except Exception:  # an undeclared category: the vault names it
+        return values
+    decoded = dict(values)
+    for field in fields:
+        value = decoded.get(field.name)
+        if field.type is FieldType.BYTES and isinstance(value, str):
+            with contextlib.suppress(binascii.Error, UnicodeEncodeError, ValueError):
+                decoded[field.name] = base64.urlsafe_b64decode(value.encode("ascii"))
+    return decoded
+
+
 def _subject(vault: Any, uow: Any, caller: Any, subject_id: str) -> SubjectRead:
     subject: SubjectRead = vault.subject(uow, subject_id)
     require_policy(caller, subject.policy_id)
@@ -218,6 +260,7 @@ def get_subject(
 @router.post(
     "/subjects/{subject_id}/status",
     summary="Block (TX-1.10), unblock or prohibit (TX-3.6) processing of a subject's data",
+    dependencies=[Depends(require_action(RoleAction.SET_STATUS))],
 )
 def change_status(
     subject_id: str,
@@ -249,12 +292,12 @@ def write_record(
     actor: ActorDep,
     purpose: PurposeDep,
 ) -> RecordsWritten:
-    _subject(vault, uow, caller, subject_id)
+    subject = _subject(vault, uow, caller, subject_id)
     record_id = vault.write(
         uow,
         subject_id,
         body.category,
-        body.values,
+        _bytes_decoded(vault, subject.policy_id, body.category, body.values),
         actor=actor,
         purpose=purpose,
         collected_at=body.collected_at,
@@ -275,10 +318,18 @@ def write_many(
     actor: ActorDep,
     purpose: PurposeDep,
 ) -> RecordsWritten:
-    for subject_id in dict.fromkeys(item.subject_id for item in body.records):
-        _subject(vault, uow, caller, subject_id)
+    policies = {
+        subject_id: _subject(vault, uow, caller, subject_id).policy_id
+        for subject_id in dict.fromkeys(item.subject_id for item in body.records)
+    }
     items = [
-        RecordCreate(i.subject_id, i.category, dict(i.values), i.collected_at) for i in body.records
+        RecordCreate(
+            i.subject_id,
+            i.category,
+            _bytes_decoded(vault, policies[i.subject_id], i.category, i.values),
+            i.collected_at,
+        )
+        for i in body.records
     ]
     return RecordsWritten(ids=vault.write_many(uow, items, actor=actor, purpose=purpose))
 
@@ -286,6 +337,7 @@ def write_many(
 @router.post(
     "/subjects/{subject_id}/read",
     summary="Read a subject's categories for the purpose the header names",
+    dependencies=[Depends(no_kept_answer)],
 )
 def read_records(
     subject_id: str,
@@ -329,10 +381,9 @@ def rectify_record(
     row = uow.records.get(Record, record_id)
     if row is None:
         raise RecordNotFound(f"no active record {record_id!r}")
-    _subject(vault, uow, caller, row.subject_id)
-    vault.rectify(
-        uow, record_id, body.values, actor=actor, purpose=purpose, request_id=body.request_id
-    )
+    subject = _subject(vault, uow, caller, row.subject_id)
+    values = _bytes_decoded(vault, subject.policy_id, row.category, body.values)
+    vault.rectify(uow, record_id, values, actor=actor, purpose=purpose, request_id=body.request_id)
 
 
 # -------------------------------------------------------------------------------- orders
@@ -342,6 +393,7 @@ def rectify_record(
     "/orders",
     status_code=status.HTTP_201_CREATED,
     summary="Open an order: its customer may see the driver until it closes (TX-13)",
+    dependencies=[Depends(require_action(RoleAction.OPEN_ORDER))],
 )
 def open_order(
     body: OrderCreate,
@@ -361,6 +413,7 @@ def open_order(
     "/orders/{order_id}/close",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Close an order (closing a closed one changes nothing)",
+    dependencies=[Depends(require_action(RoleAction.CLOSE_ORDER))],
 )
 def close_order(
     order_id: str, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep, actor: ActorDep
@@ -370,3 +423,35 @@ def close_order(
         raise RecordNotFound(f"no order {order_id!r}")
     require_policy(caller, link.policy_id)
     vault.close_order(uow, order_id, actor=actor)
+
+
+@router.post(
+    "/orders/{order_id}/driver-position",
+    summary="Where the order's driver is now, read for the order's customer (TX-13)",
+    dependencies=[Depends(require_action(RoleAction.OPEN_ORDER)), Depends(no_kept_answer)],
+)
+def driver_position(
+    order_id: str,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+    purpose: PurposeDep,
+) -> SubjectDataOut:
+    """The order backend relays the driver's current position to the customer's app: the
+    read is the customer's (role `customer`, the order's customer), under the key's id; the
+    vault checks the order is open and gives the newest position only."""
+    link = uow.records.get(OrderLink, order_id)
+    if link is None:
+        raise RecordNotFound(f"no order {order_id!r}")
+    require_policy(caller, link.policy_id)
+    roles = {r.id: r for r in vault.policy(link.policy_id).roles}
+    if actor.role not in roles or RoleAction.OPEN_ORDER not in roles[actor.role].actions:
+        # Only the order backend (the role that opens orders) speaks for their customers.
+        raise OutOfScope(
+            f"role {actor.role!r} does not open orders, so relays none to a customer",
+            hint="use the order backend's key (the role granted open_order)",
+        )
+    customer = Actor(actor.id, CUSTOMER_ROLE, subject_id=link.customer_id)
+    data = vault.read(uow, link.driver_id, [LOCATION], purpose=purpose, actor=customer)
+    return SubjectDataOut.of(data)
