@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +104,20 @@ def _worker(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _runs(store: Store) -> int:
+    with store.records() as session:
+        return int(session.scalar(select(func.count()).select_from(RetentionRun)) or 0)
+
+
+def _wait_for_a_run(store: Store, worker: subprocess.Popen[bytes], *, after: int) -> None:
+    """Until the worker has recorded a run beyond `after` (or ended), polling the store: the
+    worker is another process, so there is no clock to inject."""
+    for _ in range(3000):
+        if worker.poll() is not None or _runs(store) > after:
+            return
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def store(fresh_store: Store) -> Store:
     """Workers in other processes read and write it: real commits."""
@@ -128,10 +143,18 @@ def test_sigkill_at_random_points_loses_nothing(
     print(f"crash test seed: {seed} (MEXFI_TEST_SEED={seed} repeats the kill times)")
     chance = random.Random(seed)
     kills = 0
-    for _ in range(4):
+    for attempt in range(4):
+        before = _runs(store)
         worker = _worker(env, "--max-runs", "1")
+        if attempt == 0:
+            # The first kill lands inside the first run, however fast this machine sweeps:
+            # once the run is recorded, a random moment of its first half second.
+            _wait_for_a_run(store, worker, after=before)
+            delay = chance.uniform(0.0, 0.5)
+        else:
+            delay = chance.uniform(2.0, 7.0)
         try:
-            worker.wait(timeout=chance.uniform(2.0, 7.0))
+            worker.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
