@@ -63,6 +63,20 @@ def _actor(actor_id: str, role: str) -> Any:
 
 Role = Annotated[str, typer.Option("--role", help="The handler's role in the policy.")]
 
+#: The identity details of a written request (TX-11): `requests add` and `requests amend`.
+IdSeries = Annotated[str | None, typer.Option(help="ID document series.")]
+IdNumber = Annotated[str | None, typer.Option(help="ID document number.")]
+IdIssuedOn = Annotated[str | None, typer.Option(help="ID issue date.")]
+IdAuthority = Annotated[str | None, typer.Option(help="ID issuing authority.")]
+Address = Annotated[str | None, typer.Option(help="Address of residence.")]
+Fin = Annotated[str | None, typer.Option(help="FIN (PIN) code of a new-type ID card.")]
+ContractNumber = Annotated[str | None, typer.Option(help="Contract number.")]
+ContractDate = Annotated[str | None, typer.Option(help="Contract date.")]
+Signed = Annotated[bool, typer.Option("--signed", help="The request is signed.")]
+Relationship = Annotated[
+    str | None, typer.Option(help="Other proof of the relationship with the operator.")
+]
+
 
 def _show(request: RequestRead, now: datetime, format: OutputFormat) -> None:
     if format is OutputFormat.json:
@@ -203,18 +217,16 @@ def add_command(
     received_at: Annotated[
         str | None, typer.Option(help="When the request arrived (ISO 8601); default now.")
     ] = None,
-    id_series: Annotated[str | None, typer.Option(help="ID document series.")] = None,
-    id_number: Annotated[str | None, typer.Option(help="ID document number.")] = None,
-    id_issued_on: Annotated[str | None, typer.Option(help="ID issue date.")] = None,
-    id_authority: Annotated[str | None, typer.Option(help="ID issuing authority.")] = None,
-    address: Annotated[str | None, typer.Option(help="Address of residence.")] = None,
-    fin: Annotated[str | None, typer.Option(help="FIN (PIN) code of a new-type ID card.")] = None,
-    contract_number: Annotated[str | None, typer.Option(help="Contract number.")] = None,
-    contract_date: Annotated[str | None, typer.Option(help="Contract date.")] = None,
-    relationship: Annotated[
-        str | None, typer.Option(help="Other proof of the relationship with the operator.")
-    ] = None,
-    signed: Annotated[bool, typer.Option("--signed", help="The request is signed.")] = False,
+    id_series: IdSeries = None,
+    id_number: IdNumber = None,
+    id_issued_on: IdIssuedOn = None,
+    id_authority: IdAuthority = None,
+    address: Address = None,
+    fin: Fin = None,
+    contract_number: ContractNumber = None,
+    contract_date: ContractDate = None,
+    relationship: Relationship = None,
+    signed: Signed = False,
     full_name: Annotated[
         str | None, typer.Option(help="Name on the ID document: compared with the store.")
     ] = None,
@@ -773,18 +785,16 @@ def amend_command(
     received_at: Annotated[
         str | None, typer.Option(help="The corrected time of receipt (ISO 8601).")
     ] = None,
-    id_series: Annotated[str | None, typer.Option(help="ID document series.")] = None,
-    id_number: Annotated[str | None, typer.Option(help="ID document number.")] = None,
-    id_issued_on: Annotated[str | None, typer.Option(help="ID issue date.")] = None,
-    id_authority: Annotated[str | None, typer.Option(help="ID issuing authority.")] = None,
-    address: Annotated[str | None, typer.Option(help="Address of residence.")] = None,
-    fin: Annotated[str | None, typer.Option(help="FIN (PIN) code of a new-type ID card.")] = None,
-    contract_number: Annotated[str | None, typer.Option(help="Contract number.")] = None,
-    contract_date: Annotated[str | None, typer.Option(help="Contract date.")] = None,
-    relationship: Annotated[
-        str | None, typer.Option(help="Other proof of the relationship with the operator.")
-    ] = None,
-    signed: Annotated[bool, typer.Option("--signed", help="The request is signed.")] = False,
+    id_series: IdSeries = None,
+    id_number: IdNumber = None,
+    id_issued_on: IdIssuedOn = None,
+    id_authority: IdAuthority = None,
+    address: Address = None,
+    fin: Fin = None,
+    contract_number: ContractNumber = None,
+    contract_date: ContractDate = None,
+    relationship: Relationship = None,
+    signed: Signed = False,
     now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601).")] = None,
     role: Role = "dpo",
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
