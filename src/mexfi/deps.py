@@ -29,6 +29,8 @@ module and mounts its router under `/api/v1`. A route declares what it needs by 
 
 - `require_roles(*roles)`: the caller's `Actor`, if its role is one of `roles`
   (`RoleNotAllowed`, 403): `DpoDep = Annotated[Actor, Depends(require_roles("dpo"))]`.
+- `PolicyRoleDep`: the caller's `Actor`, if its role is one the key's policy declares: the
+  auditor (a role of mexfi's, not of a policy) reads no subject (`RoleNotAllowed`, 403).
 - `require_action(action)`: declares that the route does a role action the policy grants
   (`open_order`, `set_status`); the vault checks it and audits a refusal.
 - `SessionDep`: a data subject's session (`Authorization: Bearer <session token>`), for the
@@ -39,7 +41,8 @@ module and mounts its router under `/api/v1`. A route declares what it needs by 
 
 What a route asks of its caller is read off its dependencies by `describe_access` and shown
 in the OpenAPI document: `x-mexfi-auth` (`apikey`, `session`, `none`), `x-mexfi-roles` (the
-fixed roles, or `["*"]` for any role of the key's policy), `x-mexfi-purpose` (the role must
+fixed roles; `["*"]` for any role a key may have; `["@policy"]` for the roles the key's
+policy declares, so not the auditor), `x-mexfi-purpose` (the role must
 be one the `X-Mexfi-Purpose` purpose gives), `x-mexfi-action`, `x-mexfi-idempotent`.
 
 Idempotent writes: a POST with `Idempotency-Key` (see `mexfi.api.idempotency`) commits its
@@ -87,6 +90,7 @@ __all__ = [
     "CallerDep",
     "IdempotentWrite",
     "Page",
+    "PolicyRoleDep",
     "PurposeDep",
     "SessionDep",
     "SubjectActorDep",
@@ -313,6 +317,27 @@ def require_roles(*roles: str) -> Callable[[Actor], Actor]:
 
     setattr(check, _ROLES, allowed)
     return check
+
+
+#: `x-mexfi-roles` of a route for the roles the key's policy declares.
+POLICY_ROLES = "@policy"
+
+
+def _policy_role(actor: ActorDep, caller: CallerDep, vault: VaultDep) -> Actor:
+    declared = {role.id for role in vault.policy(caller.policy_id).roles}
+    if actor.role not in declared:
+        raise RoleNotAllowed(
+            f"role {actor.role!r} is not a role of policy {caller.policy_id!r}: it reads no "
+            f"subject",
+            hint=f"use an API key of one of the roles {', '.join(sorted(declared))}",
+        )
+    return actor
+
+
+setattr(_policy_role, _ROLES, (POLICY_ROLES,))
+
+#: The caller, if its role is one its key's policy declares (never the auditor).
+PolicyRoleDep = Annotated[Actor, Depends(_policy_role)]
 
 
 def require_action(action: RoleAction) -> Callable[[], None]:

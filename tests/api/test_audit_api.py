@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from mexfi.vault import Vault
 from tests.api.conftest import bearer, make_key
-from tests.requests.conftest import register_rider
+from tests.requests.conftest import register_driver, register_rider
 
 
 def test_entries_filter_page_and_verify(vault: Vault, client: TestClient) -> None:
@@ -44,3 +44,33 @@ def test_entries_filter_page_and_verify(vault: Vault, client: TestClient) -> Non
         other = bearer(make_key(vault, "bakikart", role, f"bk-{role}"))
         denied = client.get("/api/v1/audit/entries", headers=other)
         assert denied.status_code == 403 and denied.json()["code"] == "role_not_allowed"
+
+
+def test_a_key_reads_its_own_policys_entries_and_the_stores_own(
+    vault: Vault, client: TestClient
+) -> None:
+    rider = register_rider(vault, "+994 50 222 33 44")
+    driver = register_driver(vault, "+994 51 333 44 55")
+    auditors = {
+        policy: bearer(make_key(vault, policy, "auditor", f"{policy}-auditor"))
+        for policy in ("bakikart", "taxsee_driver")
+    }
+    seen = {
+        policy: client.get("/api/v1/audit/entries", params={"limit": 500}, headers=h).json()
+        for policy, h in auditors.items()
+    }
+    for policy, page in seen.items():
+        assert page["items"], policy
+        assert {e["policy_id"] for e in page["items"]} <= {policy, None}, policy
+    subjects = {p: {e["subject"] for e in page["items"]} for p, page in seen.items()}
+    assert vault.pseudonym(rider) in subjects["bakikart"]
+    assert vault.pseudonym(rider) not in subjects["taxsee_driver"]
+    assert vault.pseudonym(driver) in subjects["taxsee_driver"]
+    assert vault.pseudonym(driver) not in subjects["bakikart"]
+    # Asking for the other policy's subject by pseudonym finds nothing either.
+    other = client.get(
+        "/api/v1/audit/entries",
+        params={"subject": vault.pseudonym(driver)},
+        headers=auditors["bakikart"],
+    ).json()
+    assert other["items"] == []

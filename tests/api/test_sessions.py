@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from mexfi.apikeys import SubjectSession
+from mexfi.apikeys import SessionChallenge, SubjectSession
 from mexfi.apikeys.views import get_code_sender
 from mexfi.audit import AuditEntry
 from mexfi.clock import FixedClock
@@ -172,6 +172,27 @@ def test_codes_are_rate_limited_and_an_unknown_phone_learns_nothing(
         json={"challenge_id": nobody.json()["challenge_id"], "code": "123456"},
     )
     assert guess.status_code == 403 and guess.json()["code"] == "verification_failed"
+
+
+def test_a_phone_nobody_holds_is_limited_like_a_held_one_and_fills_nothing(
+    vault: Vault, client: TestClient, sender: CapturingSender, clock: FixedClock
+) -> None:
+    register_rider(vault, PHONE)
+    nobody = "+994 77 000 11 22"
+    answers = {phone: [_start(client, phone) for _ in range(4)] for phone in (PHONE, nobody)}
+    # The same answers, code for code, whether the phone is held or not.
+    for phone, got in answers.items():
+        assert [a.status_code for a in got] == [202, 202, 202, 403], phone
+        assert got[-1].json()["code"] == "too_many_codes"
+        assert "0001122" not in got[-1].text and "2223344" not in got[-1].text
+    assert answers[PHONE][-1].json()["detail"] == answers[nobody][-1].json()["detail"]
+    with vault.unit_of_work() as uow:
+        kept = uow.records.scalars(select(SessionChallenge.phone_key)).all()
+    # Three challenges each, none for the refused starts; the phone is kept only keyed.
+    assert len(kept) == 6 and len(set(kept)) == 2
+    assert all(k is not None and k.startswith("PHONE_") and len(k) == 30 for k in kept)
+    clock.advance(hours=1)
+    assert _start(client, nobody).status_code == 202
 
 
 def test_a_subject_sees_its_own_requests_and_a_driver_reads_nothing_unoffered(

@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from mexfi.apikeys import OutOfScope, Unauthenticated
-from mexfi.client import AsyncMexfiClient, MexfiClient, RecordWriteItem
+from mexfi.apikeys.views import get_code_sender as get_session_code_sender
+from mexfi.audit import AuditAction, read_entries
+from mexfi.client import AsyncMexfiClient, MexfiClient, RecordWriteItem, calls
 from mexfi.clock import FixedClock
 from mexfi.errors import Conflict, Denied, Invalid, MexfiError, NotFound, Unavailable
 from mexfi.requests import RequestStateConflict
@@ -92,7 +94,8 @@ def test_orders_open_close_and_the_customer_sees_only_where_the_driver_is_now(
     driver = taxsee.register(
         policy_id="taxsee_driver", kind="driver", purpose="service_operation"
     ).id
-    at = clock.now() - timedelta(minutes=5)
+    taxsee.open_app_session(driver)  # TX-12: pings are taken inside the app's session
+    at = clock.now()
     times = [at + timedelta(seconds=10 * i) for i in range(3)]
     taxsee.write_many(
         [
@@ -324,3 +327,98 @@ def test_the_async_client_matches_the_sync_one(app: FastAPI, vault: Vault) -> No
 
     rider, found, phones, refused = asyncio.run(scenario())
     assert rider == found and phones == ["+994504445566"] and refused == "purpose_denied"
+
+
+# ----------------------------------------------------------------- retries and sessions
+
+
+class _AnswerLost(httpx.BaseTransport):
+    """The real app behind a connection that drops the first `lose` answers after the server
+    has done the request: what a client sees when a proxy times out mid-write."""
+
+    def __init__(self, inner: httpx.BaseTransport, lose: int) -> None:
+        self.inner = inner
+        self.lose = lose
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers.get("Idempotency-Key"))
+        response = self.inner.handle_request(request)
+        if self.lose:
+            self.lose -= 1
+            response.read()
+            raise httpx.ReadError("connection dropped", request=request)
+        return response
+
+
+def _registers(vault: Vault) -> int:
+    with vault.unit_of_work() as uow:
+        return len(read_entries(uow.records, actions=[AuditAction.REGISTER]))
+
+
+def test_a_write_retried_after_a_lost_answer_is_done_once(vault: Vault, http: TestClient) -> None:
+    from tests.api.conftest import make_key
+
+    key = make_key(vault, "bakikart", "service", "bk-retry")
+    lossy = _AnswerLost(http._transport, lose=2)
+    with httpx.Client(base_url=BASE_URL, transport=lossy) as raw:
+        client = MexfiClient(http=raw, api_key=key, retries=2)
+        rider = _rider(client)
+        # Three sends of one write under one key of the client's; the server did it once.
+        assert len(lossy.keys) == 3 and lossy.keys[0] is not None
+        assert len(set(lossy.keys)) == 1
+        assert _registers(vault) == 1
+        assert client.find_by_phone(policy_id="bakikart", phone=PHONE).id == rider
+        # A key of the caller's: the second send answers the first's subject, writing nothing.
+        lossy.lose = 0
+        again = client.send(
+            calls.register(
+                policy_id="bakikart", kind="rider", purpose=PURPOSE,
+                records={"phone": {"phone": "+994 50 444 55 67"}}, lookup_phone="+994 50 444 55 67",
+            ),
+            idempotency_key="register-2",
+        )  # fmt: skip
+        twice = client.send(
+            calls.register(
+                policy_id="bakikart", kind="rider", purpose=PURPOSE,
+                records={"phone": {"phone": "+994 50 444 55 67"}}, lookup_phone="+994 50 444 55 67",
+            ),
+            idempotency_key="register-2",
+        )  # fmt: skip
+        assert again.id == twice.id and _registers(vault) == 2
+
+
+def test_without_retries_a_lost_answer_is_unavailable_and_a_post_is_sent_once(
+    vault: Vault, http: TestClient
+) -> None:
+    from tests.api.conftest import make_key
+
+    key = make_key(vault, "bakikart", "service", "bk-once")
+    lossy = _AnswerLost(http._transport, lose=1)
+    with httpx.Client(base_url=BASE_URL, transport=lossy) as raw:
+        client = MexfiClient(http=raw, api_key=key)
+        with pytest.raises(Unavailable):
+            _rider(client)
+    assert lossy.keys == [None]  # no key, so never resent
+
+
+def test_a_rider_signs_in_through_the_client_and_reads_own_data(
+    app: FastAPI, bakikart: MexfiClient, http: TestClient, sender: CapturingSender
+) -> None:
+    app.dependency_overrides[get_session_code_sender] = lambda: sender
+    rider = _rider(bakikart)
+    public = MexfiClient(http=http)
+    challenge = public.start_session(policy_id="bakikart", phone=PHONE)
+    session = public.verify_session(challenge.challenge_id, sender.code_for(challenge.challenge_id))
+    assert session.role == "rider" and session.policy_id == "bakikart"
+    mine = MexfiClient(http=http, api_key=session.token)
+    assert mine.me().id == rider
+    [phone] = mine.read_mine(["phone"], purpose="online_services").records
+    assert phone.values["phone"] == "+994504445566"
+    assert mine.my_requests().items == []
+    mine.end_session()
+    with pytest.raises(Unauthenticated):
+        mine.me()
+    # A phone nobody holds: the same answer, and no code.
+    nobody = public.start_session(policy_id="bakikart", phone="+994 77 000 11 22")
+    assert nobody.challenge_id != challenge.challenge_id and len(sender.sent) == 1

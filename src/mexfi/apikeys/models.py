@@ -59,6 +59,9 @@ class SessionChallenge(Base):
     #: None when no subject of the policy holds the phone given (no code went; the answer
     #: looks the same, so the start says nothing of who is registered).
     subject_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    #: The phone's keyed pseudonym (`PHONE_` and 24 hex digits, never the phone): codes are
+    #: limited per phone, whether anyone holds it or not. None on challenges made before.
+    phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
     code_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
     sender: Mapped[str] = mapped_column(String(40))
     sent_at: Mapped[datetime]

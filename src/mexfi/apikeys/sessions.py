@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from mexfi.apikeys.errors import RoleNotAllowed, SessionLocked, Unauthenticated
@@ -43,7 +43,7 @@ from mexfi.requests import (
     TooManyCodes,
     VerificationFailed,
 )
-from mexfi.vault import Actor, SubjectRead, Vault
+from mexfi.vault import Actor, SubjectRead, Vault, normalise_phone
 
 __all__ = [
     "SESSION_TTL",
@@ -158,6 +158,40 @@ def _text(vault: Vault, policy_id: str, code: str) -> tuple[str, str]:
     return lang, _TEXTS[lang].format(operator=operator, code=code, minutes=minutes)
 
 
+def _limit(
+    uow: UnitOfWork,
+    now: datetime,
+    which: ColumnElement[bool],
+    *,
+    policy_id: str,
+    on_limit: Callable[[], Any] | None = None,
+) -> None:
+    """`TooManyCodes` once `CODES_PER_HOUR` challenges match `which` in the last hour; the
+    same words whichever limit it is, so the answer tells nobody whether the phone is held."""
+    sent = list(
+        uow.records.scalars(
+            select(SessionChallenge.sent_at)
+            .where(
+                which,
+                SessionChallenge.policy_id == policy_id,
+                SessionChallenge.sent_at > now - RATE_WINDOW,
+            )
+            .order_by(SessionChallenge.sent_at)
+        )
+    )
+    if len(sent) < CODES_PER_HOUR:
+        return
+    if on_limit is not None:
+        on_limit()
+    retry_at = sent[len(sent) - CODES_PER_HOUR] + RATE_WINDOW
+    raise TooManyCodes(
+        f"too many sign-in codes were asked for this phone in the last hour (at most "
+        f"{CODES_PER_HOUR}); no code was sent",
+        retry_at=retry_at,
+        hint=f"ask for one after {retry_at.isoformat(timespec='seconds')}",
+    )
+
+
 def start_session(
     vault: Vault, uow: UnitOfWork, *, policy_id: str, phone: str, sender: CodeSender
 ) -> ChallengeRead:
@@ -167,36 +201,12 @@ def start_session(
     now = vault.clock.now()
     subject = vault.find_by_phone(uow, policy_id, phone)
     role = _subject_role(vault, subject) if subject is not None else None
-    challenge = SessionChallenge(
-        id=new_id(),
-        policy_id=policy_id,
-        subject_id=subject.id if subject is not None and role is not None else None,
-        code_mac=None,
-        sender=sender.name,
-        sent_at=now,
-        expires_at=now + CODE_TTL,
-        attempts=0,
-        used_at=None,
-        locked_at=None,
-    )
-    if subject is None or role is None:
-        uow.records.add(challenge)
-        uow.records.flush()
-        return ChallengeRead(challenge.id, challenge.expires_at)
-    sent = list(
-        uow.records.scalars(
-            select(SessionChallenge.sent_at)
-            .where(
-                SessionChallenge.subject_id == subject.id,
-                SessionChallenge.sent_at > now - RATE_WINDOW,
-            )
-            .order_by(SessionChallenge.sent_at)
-        )
-    )
-    if len(sent) >= CODES_PER_HOUR:
-        retry_at = sent[len(sent) - CODES_PER_HOUR] + RATE_WINDOW
+    phone_key = vault.value_pseudonym("PHONE", normalise_phone(phone), digest_chars=24)
+    held = subject is not None and role is not None
 
-        def limited(session: Session) -> None:
+    def limited(session: Session) -> None:
+        # A known subject's refusal is on its record; a phone nobody holds leaves none.
+        if subject is not None and held:
             vault.audit.append(
                 session,
                 _event(
@@ -206,13 +216,33 @@ def start_session(
             )  # fmt: skip
             session.flush()
 
+    def refuse() -> None:
         _kept(uow, limited)
-        raise TooManyCodes(
-            f"the subject has had {len(sent)} sign-in codes in the last hour (at most "
-            f"{CODES_PER_HOUR}); no code was sent",
-            retry_at=retry_at,
-            hint=f"ask for one after {retry_at.isoformat(timespec='seconds')}",
-        )
+
+    # Per phone, whether anyone holds it or not: the same 429 for both, and a caller trying
+    # phones cannot fill the table with challenges.
+    _limit(uow, now, SessionChallenge.phone_key == phone_key, policy_id=policy_id, on_limit=refuse)
+    challenge = SessionChallenge(
+        id=new_id(),
+        policy_id=policy_id,
+        subject_id=subject.id if subject is not None and held else None,
+        phone_key=phone_key,
+        code_mac=None,
+        sender=sender.name,
+        sent_at=now,
+        expires_at=now + CODE_TTL,
+        attempts=0,
+        used_at=None,
+        locked_at=None,
+    )
+    if subject is None or not held:
+        uow.records.add(challenge)
+        uow.records.flush()
+        return ChallengeRead(challenge.id, challenge.expires_at)
+    # Per subject too: a subject whose phone changed keeps one budget.
+    _limit(
+        uow, now, SessionChallenge.subject_id == subject.id, policy_id=policy_id, on_limit=refuse
+    )
     code = f"{stdlib_secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     challenge.code_mac = vault.verification_code_mac(challenge.id, _MAC_SCOPE, code)
     lang, text = _text(vault, policy_id, code)

@@ -15,7 +15,15 @@ from fastapi import APIRouter, Depends, Query
 from mexfi.audit.schemas import AuditAction, AuditCheckpointRead, AuditEntryRead, VerifyReport
 from mexfi.audit.service import latest_checkpoint, read_entries
 from mexfi.audit.verify import verify_log
-from mexfi.deps import Page, UnitOfWorkDep, VaultDep, decode_cursor, encode_cursor, require_roles
+from mexfi.deps import (
+    CallerDep,
+    Page,
+    UnitOfWorkDep,
+    VaultDep,
+    decode_cursor,
+    encode_cursor,
+    require_roles,
+)
 from mexfi.errors import Invalid
 from mexfi.vault import Actor
 
@@ -46,6 +54,7 @@ def verify(actor: AuditorDep, vault: VaultDep, uow: UnitOfWorkDep) -> VerifyRepo
 @router.get("/entries", response_model=EntryPage)
 def entries(
     actor: AuditorDep,
+    caller: CallerDep,
     uow: UnitOfWorkDep,
     subject: Annotated[
         str | None,
@@ -59,8 +68,8 @@ def entries(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EntryPage:
-    """Audit entries that match every filter given: who did what to which subject's data,
-    and why."""
+    """Audit entries of the key's policy (and the store's own, such as key rotations) that
+    match every filter given: who did what to which subject's data, and why."""
     if since is not None and until is not None and until <= since:
         raise Invalid("until is not after since", hint="the range is since <= at < until")
     found = read_entries(
@@ -73,6 +82,7 @@ def entries(
         until=until,
         limit=limit + 1,
         before=decode_cursor(cursor, lambda keys: int(keys[0])),
+        policy=caller.policy_id,
     )
     page = found[1:] if len(found) > limit else found
     more = len(found) > limit and bool(page)

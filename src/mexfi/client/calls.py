@@ -17,6 +17,16 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from mexfi.apikeys.views import (
+    ChallengeOut,
+    MeOut,
+    MyData,
+    MyRead,
+    MyRequest,
+    SessionOut,
+    SessionStart,
+    SessionVerify,
+)
 from mexfi.audit import AuditAction, AuditCheckpointRead, VerifyReport
 from mexfi.audit.views import EntryPage
 from mexfi.deps import Page
@@ -38,7 +48,14 @@ from mexfi.requests.views import (
 from mexfi.retention.views import CertificateOut, HoldCreate, HoldOut, LiftOut, StatusOut
 from mexfi.scan.views import RedactIn, RedactOut, ScanIn, ScanOut
 from mexfi.vault.views import (
+    AppSessionOpen,
+    AppSessionOut,
+    DriverPositionOut,
     FindSubject,
+    LocationStatusOut,
+    LocationSwitch,
+    NetworkIn,
+    NetworkLocaleOut,
     OrderCreate,
     OrderCreated,
     ReadRequest,
@@ -267,6 +284,59 @@ def driver_position(order_id: str, *, purpose: str) -> Call[SubjectDataOut]:
     position only, and only while the order is open."""
     path = f"/orders/{_id(order_id, 'order id')}/driver-position"
     return Call("POST", path, SubjectDataOut.model_validate, purpose=purpose)
+
+
+def my_driver_position(order_id: str, *, purpose: str) -> Call[DriverPositionOut]:
+    """Where the driver of the signed-in customer's order is now (TX-13), with the
+    customer's own session token as the client's key: only while that order is open."""
+    path = f"/me/orders/{_id(order_id, 'order id')}/driver-position"
+    return Call("POST", path, DriverPositionOut.model_validate, purpose=purpose)
+
+
+# ------------------------------------------------------------------- TX-12, TX-20 – TX-22
+
+
+def open_app_session(subject_id: str) -> Call[AppSessionOut]:
+    """The app started (the app's backend): location is accepted for times inside the
+    session until it closes (TX-12)."""
+    body = _body(AppSessionOpen, subject_id=_id(subject_id, "subject id"))
+    return Call("POST", "/app-sessions", AppSessionOut.model_validate, body)
+
+
+def close_app_session(app_session_id: str) -> Call[AppSessionOut]:
+    """The app stopped: later pings are refused (closing a closed session changes nothing)."""
+    path = f"/app-sessions/{_id(app_session_id, 'app session id')}/close"
+    return Call("POST", path, AppSessionOut.model_validate)
+
+
+def switch_location(
+    subject_id: str, *, collect: bool, language: Literal["az", "en", "ru"] | None = None
+) -> Call[LocationStatusOut]:
+    """Relay the subject's location switch from the app (the app's backend): off stops
+    collection at once (TX-12); recorded in the consent ledger."""
+    body = _body(LocationSwitch, collect=collect, language=language)
+    path = f"/subjects/{_id(subject_id, 'subject id')}/location-switch"
+    return Call("POST", path, LocationStatusOut.model_validate, body)
+
+
+def switch_my_location(
+    *, collect: bool, language: Literal["az", "en", "ru"] | None = None
+) -> Call[LocationStatusOut]:
+    """The signed-in subject (a session's client) switches its location collection."""
+    body = _body(LocationSwitch, collect=collect, language=language)
+    return Call("POST", "/me/location-switch", LocationStatusOut.model_validate, body)
+
+
+def my_location_status() -> Call[LocationStatusOut]:
+    """Whether the signed-in subject's location is collected now (a session's client)."""
+    return Call("GET", "/me/location-switch", LocationStatusOut.model_validate)
+
+
+def network_locale(*, mcc: str, mnc: str | None = None) -> Call[NetworkLocaleOut]:
+    """The country and interface language a mobile network gives, for the key's policy
+    (TX-20 – TX-22); the codes travel in the body and are stored nowhere."""
+    body = _body(NetworkIn, mcc=mcc, mnc=mnc)
+    return Call("POST", "/network-locale", NetworkLocaleOut.model_validate, body)
 
 
 # ------------------------------------------------------------------------------ requests
@@ -501,3 +571,50 @@ def redact(
         keep_separators=keep_separators,
     )
     return Call("POST", "/scan/redact", RedactOut.model_validate, body)
+
+
+# ----------------------------------------------------------------- data subjects' sessions
+
+
+def start_session(*, policy_id: str, phone: str) -> Call[ChallengeOut]:
+    """Send a sign-in code to the subject registered with `phone` (in the body); the same
+    answer, and no code, when nobody is. Needs no key."""
+    body = _body(SessionStart, policy_id=policy_id, phone=phone)
+    return Call("POST", "/sessions/start", ChallengeOut.model_validate, body)
+
+
+def verify_session(challenge_id: str, code: str) -> Call[SessionOut]:
+    """The session token for the right code (shown this once): make a client with it as
+    its key to reach the subject's own routes (`me`, `read_mine`, `my_requests`)."""
+    body = _body(SessionVerify, challenge_id=_id(challenge_id, "challenge id"), code=code)
+    return Call("POST", "/sessions/verify", SessionOut.model_validate, body)
+
+
+def end_session() -> Call[None]:
+    """End the session the client signs in with; its token no longer works."""
+    return Call("POST", "/sessions/end", _none)
+
+
+def me() -> Call[MeOut]:
+    """The signed-in subject's ids and status (a session's client)."""
+    return Call("GET", "/me", MeOut.model_validate)
+
+
+def read_mine(
+    categories: Sequence[str],
+    *,
+    purpose: str,
+    tiers: Sequence[Literal["active", "passive"]] | None = None,
+) -> Call[MyData]:
+    """The signed-in subject's own records of `categories`, for a purpose the policy gives
+    the subject's role."""
+    fields: dict[str, Any] = {"categories": list(categories)}
+    if tiers is not None:
+        fields["tiers"] = list(tiers)
+    return Call("POST", "/me/read", MyData.model_validate, _body(MyRead, **fields), purpose=purpose)
+
+
+def my_requests(*, cursor: str | None = None, limit: int = 50) -> Call[Page[MyRequest]]:
+    """The signed-in subject's own requests and where they stand, a page at a time."""
+    params = _params(cursor=cursor, limit=limit)
+    return Call("GET", "/me/requests", _model(Page[MyRequest]), params=params)

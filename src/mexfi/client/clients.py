@@ -5,11 +5,17 @@ FastAPI `TestClient`, an `httpx.AsyncClient` over `httpx.ASGITransport(app)`); o
 make, they close. Each method is the `calls` function of the same name, sent: the same
 signature, the answer parsed into the server's own model, a problem raised as the
 `mexfi.errors` class it names.
+
+Writes are safe to retry: `send(call, idempotency_key=...)` sends `Idempotency-Key`, and the
+server does a POST once per key (a retry gets the first answer). With `retries=N` the client
+gives every POST a fresh key of its own and resends it, with the same key, up to N times
+after a transport error (a dropped connection, a timeout): the write happens once.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
@@ -20,23 +26,33 @@ from mexfi.client import calls
 from mexfi.client.calls import Call
 from mexfi.client.errors import error_from_response, transport_error
 
-__all__ = ["PREFIX", "PURPOSE_HEADER", "AsyncMexfiClient", "MexfiClient"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "PREFIX",
+    "PURPOSE_HEADER",
+    "AsyncMexfiClient",
+    "MexfiClient",
+]
 
 PREFIX = "/api/v1"
 #: The header a read or write names its purpose in (`mexfi.deps.PURPOSE_HEADER`).
 PURPOSE_HEADER = "X-Mexfi-Purpose"
+#: The header that makes a POST safe to retry (`mexfi.api.idempotency.IDEMPOTENCY_HEADER`).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TIMEOUT = 30.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _headers(api_key: str | None, call: Call[Any]) -> dict[str, str]:
+def _headers(api_key: str | None, call: Call[Any], idempotency_key: str | None) -> dict[str, str]:
     headers = {"Accept": "application/json"}
     if api_key is not None:
         headers["Authorization"] = f"Bearer {api_key}"
     if call.purpose is not None:
         headers[PURPOSE_HEADER] = call.purpose
+    if idempotency_key is not None and call.method == "POST":
+        headers[IDEMPOTENCY_HEADER] = idempotency_key
     return headers
 
 
@@ -49,17 +65,27 @@ def _answer(call: Call[T], response: httpx.Response) -> T:
 
 
 class _Base:
-    def __init__(self, api_key: str | None, base_url: str) -> None:
+    def __init__(self, api_key: str | None, base_url: str, retries: int) -> None:
+        if retries < 0:
+            raise ValueError("retries is 0 or more")
         self._api_key = api_key
         self.base_url = base_url
+        self.retries = retries
 
-    def _request(self, call: Call[Any]) -> dict[str, Any]:
+    def _attempts(self, call: Call[Any], idempotency_key: str | None) -> tuple[str | None, int]:
+        """The key to send and how many times to try: a POST is resent only under a key."""
+        if call.method == "POST" and idempotency_key is None and self.retries:
+            idempotency_key = uuid.uuid4().hex
+        safe = call.method == "GET" or idempotency_key is not None
+        return idempotency_key, 1 + (self.retries if safe else 0)
+
+    def _request(self, call: Call[Any], idempotency_key: str | None) -> dict[str, Any]:
         return {
             "method": call.method,
             "url": PREFIX + call.path,
             "json": call.body,
             "params": call.params or None,
-            "headers": _headers(self._api_key, call),
+            "headers": _headers(self._api_key, call, idempotency_key),
         }
 
 
@@ -95,20 +121,27 @@ class MexfiClient(_Base):
         *,
         http: httpx.Client | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 0,
     ) -> None:
         if http is None and base_url is None:
             raise TypeError("give a base_url or an httpx client (http=)")
         self._owned = http is None
         self._http = http or httpx.Client(base_url=base_url or "", timeout=timeout)
-        super().__init__(api_key, str(self._http.base_url))
+        super().__init__(api_key, str(self._http.base_url), retries)
 
-    def send(self, call: Call[T]) -> T:
-        """Send one `Call` and read its answer (what every method does)."""
-        try:
-            response = self._http.request(**self._request(call))
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.base_url) from exc
-        return _answer(call, response)
+    def send(self, call: Call[T], *, idempotency_key: str | None = None) -> T:
+        """Send one `Call` and read its answer (what every method does); a POST under
+        `idempotency_key` is done once however often it is sent."""
+        key, attempts = self._attempts(call, idempotency_key)
+        for attempt in range(attempts):
+            try:
+                response = self._http.request(**self._request(call, key))
+            except httpx.TransportError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise transport_error(exc, self.base_url) from exc
+            return _answer(call, response)
+        raise AssertionError("unreachable: at least one attempt")
 
     def close(self) -> None:
         if self._owned:
@@ -138,6 +171,13 @@ class MexfiClient(_Base):
     open_order = _sync(calls.open_order)
     close_order = _sync(calls.close_order)
     driver_position = _sync(calls.driver_position)
+    my_driver_position = _sync(calls.my_driver_position)
+    open_app_session = _sync(calls.open_app_session)
+    close_app_session = _sync(calls.close_app_session)
+    switch_location = _sync(calls.switch_location)
+    switch_my_location = _sync(calls.switch_my_location)
+    my_location_status = _sync(calls.my_location_status)
+    network_locale = _sync(calls.network_locale)
     create_request = _sync(calls.create_request)
     list_requests = _sync(calls.list_requests)
     request_status = _sync(calls.request_status)
@@ -157,6 +197,12 @@ class MexfiClient(_Base):
     latest_checkpoint = _sync(calls.latest_checkpoint)
     scan = _sync(calls.scan)
     redact = _sync(calls.redact)
+    start_session = _sync(calls.start_session)
+    verify_session = _sync(calls.verify_session)
+    end_session = _sync(calls.end_session)
+    me = _sync(calls.me)
+    read_mine = _sync(calls.read_mine)
+    my_requests = _sync(calls.my_requests)
 
 
 class AsyncMexfiClient(_Base):
@@ -173,20 +219,27 @@ class AsyncMexfiClient(_Base):
         *,
         http: httpx.AsyncClient | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 0,
     ) -> None:
         if http is None and base_url is None:
             raise TypeError("give a base_url or an httpx client (http=)")
         self._owned = http is None
         self._http = http or httpx.AsyncClient(base_url=base_url or "", timeout=timeout)
-        super().__init__(api_key, str(self._http.base_url))
+        super().__init__(api_key, str(self._http.base_url), retries)
 
-    async def send(self, call: Call[T]) -> T:
-        """Send one `Call` and read its answer (what every method does)."""
-        try:
-            response = await self._http.request(**self._request(call))
-        except httpx.TransportError as exc:
-            raise transport_error(exc, self.base_url) from exc
-        return _answer(call, response)
+    async def send(self, call: Call[T], *, idempotency_key: str | None = None) -> T:
+        """Send one `Call` and read its answer (what every method does); a POST under
+        `idempotency_key` is done once however often it is sent."""
+        key, attempts = self._attempts(call, idempotency_key)
+        for attempt in range(attempts):
+            try:
+                response = await self._http.request(**self._request(call, key))
+            except httpx.TransportError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise transport_error(exc, self.base_url) from exc
+            return _answer(call, response)
+        raise AssertionError("unreachable: at least one attempt")
 
     async def aclose(self) -> None:
         if self._owned:
@@ -216,6 +269,13 @@ class AsyncMexfiClient(_Base):
     open_order = _async(calls.open_order)
     close_order = _async(calls.close_order)
     driver_position = _async(calls.driver_position)
+    my_driver_position = _async(calls.my_driver_position)
+    open_app_session = _async(calls.open_app_session)
+    close_app_session = _async(calls.close_app_session)
+    switch_location = _async(calls.switch_location)
+    switch_my_location = _async(calls.switch_my_location)
+    my_location_status = _async(calls.my_location_status)
+    network_locale = _async(calls.network_locale)
     create_request = _async(calls.create_request)
     list_requests = _async(calls.list_requests)
     request_status = _async(calls.request_status)
@@ -235,3 +295,9 @@ class AsyncMexfiClient(_Base):
     latest_checkpoint = _async(calls.latest_checkpoint)
     scan = _async(calls.scan)
     redact = _async(calls.redact)
+    start_session = _async(calls.start_session)
+    verify_session = _async(calls.verify_session)
+    end_session = _async(calls.end_session)
+    me = _async(calls.me)
+    read_mine = _async(calls.read_mine)
+    my_requests = _async(calls.my_requests)

@@ -43,6 +43,9 @@ MAX_PAGE = 200
 #: The caller, if it acts as the DPO: holds, certificates and status are the DPO's.
 DpoDep = Annotated[Actor, Depends(require_roles(DPO_ROLE))]
 
+#: The caller, if it reads destruction certificates: the DPO, or the auditor (ids and counts).
+CertificateReaderDep = Annotated[Actor, Depends(require_roles(DPO_ROLE, "auditor"))]
+
 router = APIRouter(prefix="/retention", tags=["retention"])
 
 
@@ -275,7 +278,7 @@ def lift(
 @router.get("/certificates/{subject_id}", response_model=Page[CertificateOut])
 def subject_certificates(
     subject_id: str,
-    actor: DpoDep,
+    actor: CertificateReaderDep,
     caller: CallerDep,
     vault: VaultDep,
     uow: UnitOfWorkDep,

@@ -55,6 +55,8 @@ _SHREDDED_RECORDS = [
 #: Evidence of these reasons re-keys data (the old value is what is destroyed); its
 #: completion is not a destruction of records and writes no audit entry of its own.
 REKEY_REASONS = frozenset({"rectification"})
+#: The auditor's role (an API key role of mexfi's, not a policy's): reads certificates.
+AUDITOR = "auditor"
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -532,18 +534,20 @@ class Shredder:
     def destruction_evidence(
         self, uow: UnitOfWork, subject_id: str, *, actor: Actor
     ) -> list[DestructionReport]:
-        """A subject's destruction certificates, for the DPO or the subject itself (TX-8)."""
+        """A subject's destruction certificates, for the DPO, the subject itself (TX-8) or the
+        auditor: they hold ids, rules, key ids and counts, never a value."""
         ctx = self.ctx
         subject = ctx.subject(uow.records, subject_id)
         policy = ctx.policy(subject.policy_id)
-        require_dpo_or_self(
-            ctx,
-            uow,
-            subject,
-            actor,
-            "destruction certificates",
-            right_clauses(policy, RightKind.DESTRUCTION),
-        )
+        if actor.role != AUDITOR:
+            require_dpo_or_self(
+                ctx,
+                uow,
+                subject,
+                actor,
+                "destruction certificates",
+                right_clauses(policy, RightKind.DESTRUCTION),
+            )
         rows = uow.records.scalars(
             select(DestructionEvidence)
             .where(DestructionEvidence.subject_id == subject_id)
