@@ -12,6 +12,7 @@ MODULES = [
     "mexfi.apikeys",
     "mexfi.audit",
     "mexfi.bench",
+    "mexfi.consent",
     "mexfi.deps",
     "mexfi.errors",
     "mexfi.policy",
@@ -20,6 +21,7 @@ MODULES = [
     "mexfi.scan",
     "mexfi.services",
     "mexfi.vault",
+    "mexfi.web",
 ]
 
 

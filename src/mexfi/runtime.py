@@ -22,7 +22,14 @@ POINT_ELSEWHERE = (
     "MEXFI_DATABASE_URL, MEXFI_KEYSTORE_URL and MEXFI_KEY_FILE (or MEXFI_MASTER_KEY)"
 )
 
-__all__ = ["POINT_ELSEWHERE", "load_policies_each", "open_vault", "require_store", "store_places"]
+__all__ = [
+    "POINT_ELSEWHERE",
+    "load_policies_each",
+    "open_vault",
+    "register_policies",
+    "require_store",
+    "store_places",
+]
 
 
 def load_policies_each() -> tuple[dict[str, Policy], dict[str, str]]:
@@ -115,6 +122,19 @@ def require_store(config: StoreConfig) -> None:
     )
 
 
+def register_policies(vault: Vault) -> None:
+    """Register the version of each policy the vault loaded (`mexfi.consent`), committed: a
+    changed policy file is a new version, taking effect at its effective date (BK-1.2,
+    BK-7.3); the same file registers nothing; the same version string over other content is
+    `PolicyVersionConflict`, asking for a new `policy.version`. Stamped with the wall clock
+    (not the vault's, which `--now` may set): it is when the version was posted."""
+    from mexfi.clock import SystemClock
+    from mexfi.consent import register_policy_versions
+
+    with vault.unit_of_work() as uow:
+        register_policy_versions(uow, vault.policies.values(), at=SystemClock().now())
+
+
 @contextmanager
 def open_vault(
     *, clock: Clock | None = None, policies: Mapping[str, Policy] | None = None
@@ -127,7 +147,8 @@ def open_vault(
     The store must exist (`require_store`: only `mexfi init` creates one); an existing
     store is brought to the newest schema. The keys are loaded before the store is opened,
     and checked against the key store before the command writes anything: with keys this
-    store was not written with, nothing is written.
+    store was not written with, nothing is written. Then the policies' versions are
+    registered (`register_policies`).
     """
     from mexfi.audit import AuditAnchor, AuditLog
     from mexfi.db import StoreConfig, open_store
@@ -154,6 +175,7 @@ def open_vault(
         vault = Vault(store, policies, secrets, clock=clock, audit=audit)
         with store.keys() as keys:
             vault.check_keys(keys)
+        register_policies(vault)
         yield vault
     finally:
         store.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 
 from mexfi.api import create_app
@@ -59,3 +61,35 @@ def test_taxsee_drivers_shift_ping_serve_a_followed_order_and_withdraw(
     assert counts["customer_refused_after_close"] == 3
     # Withdrawing: each driver's payout account, read for the payout.
     assert counts["payouts"] == 3 and counts["records_read"] == 3
+    # TX-12: each driver switched location off and the next ping was refused, nothing kept;
+    # each app session was closed at the end of the shift.
+    assert counts["switched_off"] == counts["pings_refused_switched_off"] == 3
+    assert counts["app_sessions_closed"] == 3
+
+
+def test_taxsee_flows_keep_the_derived_locale_not_the_network_codes(
+    taxsee: MexfiClient, vault: Vault, clock: FixedClock
+) -> None:
+    from sqlalchemy import select
+
+    from mexfi.vault import Actor
+    from mexfi.vault.models import Subject
+
+    taxsee_flows.run(taxsee, drivers=2, seed=4, clock=clock)
+    dpo = Actor("dpo-1", "dpo")
+    with vault.unit_of_work() as uow:
+        drivers = list(uow.records.scalars(select(Subject.id).where(Subject.kind == "driver")))
+        stored: list[dict[str, object]] = []
+        for driver in drivers:
+            request_id = uuid.uuid4().hex
+            vault.open_request(
+                uow, request_id, driver, purpose="subject_request",
+                categories=["mobile_operator"], include_passive=False, actor=dpo,
+            )  # fmt: skip
+            data = vault.read(
+                uow, driver, ["mobile_operator"], purpose="subject_request", actor=dpo,
+                request_id=request_id,
+            )  # fmt: skip
+            stored.extend(dict(r.values) for r in data.records)
+    # TX-21: the country and language the network gave (TX-20), never the MCC or MNC.
+    assert stored == [{"country": "AZ", "language": "az"}] * 2

@@ -267,7 +267,8 @@ TAXSEE_FIELDS = {
     ],
     "payout_accounts": ["bank_code", "account_number", "recipient_full_name", "card_number"],
     "bank_cards": ["acquirer_token", "brand", "last4"],
-    "mobile_operator": ["mcc", "mnc", "operator_name", "country", "language"],
+    # TX-21: the raw network codes are not stored with the driver, only what they give.
+    "mobile_operator": ["country", "language"],
     "customer_contact": ["phone", "name"],
 }
 
@@ -431,6 +432,10 @@ def test_tx_20_mobile_operator(taxsee: Policy) -> None:
     assert taxsee.mobile_operator.category == "mobile_operator"
     assert set(taxsee.mobile_operator.derives) == {"country", "language"}
     assert not taxsee.category("mobile_operator").personal
+    # TX-21: the raw codes and the operator are not stored with the driver; what the policy
+    # derives from them is all its category holds.
+    fields = {f.name for f in taxsee.category("mobile_operator").fields}
+    assert fields == set(taxsee.mobile_operator.derives)
 
 
 # --------------------------------------------------------------------------- texts

@@ -215,6 +215,7 @@ def _driver_with_cards(vault: Vault, *, payout: bool = False) -> tuple[str, date
     driver = register_driver(vault)
     at = _moment(vault)
     with vault.unit_of_work() as uow:
+        vault.open_app_session(uow, subject_id=driver, actor=SYSTEM)  # TX-12: for the ping
         for purpose, category, values in (
             ("order_autofill", "orders", {"started_at": at, "pickup_address": "Nizami küç. 1",
                                           "tariff": "Ekonom", "payment_method": "card"}),
@@ -222,9 +223,7 @@ def _driver_with_cards(vault: Vault, *, payout: bool = False) -> tuple[str, date
                                           "tariff": "Biznes", "payment_method": "corporate"}),
             ("order_autofill", "orders", {"started_at": at, "tariff": "Ekonom",
                                           "payment_method": "cash"}),
-            ("locale_setup", "mobile_operator", {"mcc": "400", "mnc": "04",
-                                                 "operator_name": "Azercell", "country": "AZ",
-                                                 "language": "ru"}),
+            ("locale_setup", "mobile_operator", {"country": "AZ", "language": "ru"}),
             ("licence_fee", "bank_cards", {"acquirer_token": "tok_SXPSnMPMGhrSUNkyfYcah5x0",
                                            "brand": "VISA", "last4": "5670"}),
             ("service_operation", "location", {"point": [40.41, 49.86], "recorded_at": at,

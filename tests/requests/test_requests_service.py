@@ -365,7 +365,7 @@ def test_the_answer_language_follows_the_subjects_interface_language(rq_vault: V
             uow,
             driver,
             "mobile_operator",
-            {"mcc": "400", "mnc": "01", "country": "AZ", "language": "ru"},
+            {"country": "AZ", "language": "ru"},
             actor=SYSTEM,
             purpose="locale_setup",
         )

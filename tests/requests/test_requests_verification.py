@@ -414,7 +414,7 @@ def test_the_subjects_language_is_read_only_once_verified(rq_vault: Vault) -> No
     with rq_vault.unit_of_work() as uow:
         rq_vault.write(
             uow, driver, "mobile_operator",
-            {"mcc": "400", "mnc": "01", "country": "AZ", "language": "ru"},
+            {"country": "AZ", "language": "ru"},
             actor=SYSTEM, purpose="locale_setup",
         )  # fmt: skip
     request = add(

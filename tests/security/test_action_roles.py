@@ -30,7 +30,7 @@ from mexfi.vault import (
     Vault,
 )
 from mexfi.vault.actions import check_action
-from mexfi.vault.models import DestructionEvidence, OrderLink
+from mexfi.vault.models import AppSession, DestructionEvidence, OrderLink
 from tests.cli.test_exit_codes import run as run_cli
 from tests.requests.conftest import COMPLETE
 from tests.requests.conftest import add as add_request
@@ -44,12 +44,19 @@ TAXSEE, BAKIKART = "taxsee_driver", "bakikart"
 #: system act on personal data (TX-10); the DPO answers written requests (block, prohibit,
 #: destroy: TX-3.5, TX-3.6, TX-11; BK-3.2) and records written consents (TX-10, BK-4.2);
 #: the system destroys registration data within 24 h (TX-7.7, TX-8) and, as the order
-#: backend, alone opens and closes orders (TX-13). BakıKart destroys nothing by rule and
-#: has no orders. Every other role, and any undeclared one, may do none of it.
+#: backend, alone opens and closes orders (TX-13), and as the app's backend, app sessions
+#: (TX-12). BakıKart destroys nothing by rule and has no orders and no app sessions. Every
+#: other role, and any undeclared one, may do none of it.
 GRANTED: dict[str, dict[str, set[RoleAction]]] = {
     TAXSEE: {
         "dpo": {RoleAction.SET_STATUS, RoleAction.DESTROY, RoleAction.RECORD_CONSENT},
-        "system": {RoleAction.DESTROY, RoleAction.OPEN_ORDER, RoleAction.CLOSE_ORDER},
+        "system": {
+            RoleAction.DESTROY,
+            RoleAction.OPEN_ORDER,
+            RoleAction.CLOSE_ORDER,
+            RoleAction.OPEN_APP_SESSION,
+            RoleAction.CLOSE_APP_SESSION,
+        },
     },
     BAKIKART: {
         "dpo": {RoleAction.SET_STATUS, RoleAction.DESTROY, RoleAction.RECORD_CONSENT},
@@ -77,6 +84,8 @@ AUDITED_AS = {
     RoleAction.RECORD_CONSENT: AuditAction.CONSENT,
     RoleAction.OPEN_ORDER: AuditAction.ORDER_OPEN,
     RoleAction.CLOSE_ORDER: AuditAction.ORDER_CLOSE,
+    RoleAction.OPEN_APP_SESSION: AuditAction.SESSION,
+    RoleAction.CLOSE_APP_SESSION: AuditAction.SESSION,
 }
 CELLS = [
     pytest.param(policy_id, role, action, id=f"{policy_id}-{role}-{action.value}")
@@ -149,8 +158,9 @@ def newest_point() -> tuple[float, float]:
 
 
 def write_track(vault: Vault, uow: UnitOfWork, driver: str) -> None:
-    """A day of the driver's location, the newest point now."""
+    """A day of the driver's location, the newest point now, taken in an app session (TX-12)."""
     now = vault.clock.now()
+    vault.open_app_session(uow, subject_id=driver, actor=SYSTEM, at=now - timedelta(days=1))
     items = []
     for i in range(TRACK):
         at = now - timedelta(minutes=15 * (TRACK - 1 - i))
@@ -165,23 +175,27 @@ def audited(vault: Vault, store: Store, action: AuditAction, outcome: str) -> li
 
 
 class Scene(NamedTuple):
-    """A subject acted on, the other party of its order, and that order."""
+    """A subject acted on, the other party of its order, that order, and the subject's open
+    app session."""
 
     subject: str
     other: str
     order: str
+    app_session: str
 
 
 def scene(vault: Vault, policy_id: str) -> Scene:
-    """Two subjects of the policy and an open order between them."""
+    """Two subjects of the policy, an open order between them, an open app session."""
     with vault.unit_of_work() as uow:
         if policy_id == TAXSEE:
             driver, customer = register_driver(vault, uow), register_customer(vault, uow)
             order = vault.open_order(uow, driver_id=driver, customer_id=customer, actor=SYSTEM)
-            return Scene(driver, customer, order)
+            app = vault.open_app_session(uow, subject_id=driver, actor=SYSTEM).id
+            return Scene(driver, customer, order, app)
         rider, other = register_rider(vault, uow), register_rider(vault, uow)
-        # BakıKart has no order backend: an order row is planted to try closing one.
-        order = new_id()
+        # BakıKart has no order backend and no app sessions: rows are planted to try
+        # closing one of each.
+        order, app = new_id(), new_id()
         uow.records.add(
             OrderLink(
                 id=order,
@@ -191,8 +205,17 @@ def scene(vault: Vault, policy_id: str) -> Scene:
                 started_at=vault.clock.now(),
             )
         )
+        uow.records.add(
+            AppSession(
+                id=app,
+                policy_id=policy_id,
+                subject_id=rider,
+                opened_at=vault.clock.now(),
+                closed_at=None,
+            )
+        )
         uow.records.flush()
-        return Scene(rider, other, order)
+        return Scene(rider, other, order, app)
 
 
 def actor_of(role: str, where: Scene) -> Actor:
@@ -221,6 +244,10 @@ def perform(
         )
     elif action is RoleAction.OPEN_ORDER:
         vault.open_order(uow, driver_id=where.subject, customer_id=where.other, actor=actor)
+    elif action is RoleAction.OPEN_APP_SESSION:
+        vault.open_app_session(uow, subject_id=where.subject, actor=actor)
+    elif action is RoleAction.CLOSE_APP_SESSION:
+        vault.close_app_session(uow, where.app_session, actor=actor)
     else:
         vault.close_order(uow, where.order, actor=actor)
 
@@ -240,6 +267,16 @@ def done(vault: Vault, uow: UnitOfWork, action: RoleAction, where: Scene) -> boo
             OrderLink.driver_id == where.subject, OrderLink.id != where.order
         )
         return bool(session.scalar(query))
+    if action is RoleAction.OPEN_APP_SESSION:
+        query = select(func.count()).where(
+            AppSession.subject_id == where.subject, AppSession.id != where.app_session
+        )
+        return bool(session.scalar(query))
+    if action is RoleAction.CLOSE_APP_SESSION:
+        app = session.get(AppSession, where.app_session)
+        assert app is not None
+        session.refresh(app)
+        return app.closed_at is not None
     link = session.get(OrderLink, where.order)
     assert link is not None
     session.refresh(link)

@@ -194,6 +194,7 @@ def _driver(vault: Vault) -> str:
         vault.write(
             uow, driver, "vehicle_facts", VEHICLE, actor=SYSTEM, purpose="service_operation"
         )
+        vault.open_app_session(uow, subject_id=driver, actor=SYSTEM)  # TX-12
         vault.write(
             uow,
             driver,

@@ -558,6 +558,7 @@ def test_destroy_rolled_back_destroys_nothing(vault: Vault, store: Store) -> Non
 def test_disclosures_need_register_and_basis(vault: Vault, store: Store) -> None:
     with vault.unit_of_work() as uow:
         driver = register_driver(vault, uow)
+        vault.open_app_session(uow, subject_id=driver, actor=SYSTEM)  # TX-12
         vault.write(
             uow,
             driver,
@@ -654,6 +655,7 @@ def test_tx_13_customer_sees_driver_location_only_during_active_order(vault: Vau
             lookup_phone="+994 70 111 22 33",
             records={"customer_contact": {"phone": "+994 70 111 22 33"}},
         ).id
+        vault.open_app_session(uow, subject_id=driver, actor=SYSTEM)  # TX-12
         vault.write(
             uow,
             driver,
@@ -731,6 +733,7 @@ def test_write_many_audits_one_entry_per_batch_naming_every_subject(
 def test_export_streams_the_values_reads_decode(vault: Vault) -> None:
     with vault.unit_of_work() as uow:
         driver = register_driver(vault, uow)
+        vault.open_app_session(uow, subject_id=driver, actor=SYSTEM)  # TX-12
         vault.write(
             uow,
             driver,

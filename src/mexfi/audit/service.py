@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     event,
     insert,
+    or_,
     select,
     union,
     update,
@@ -65,7 +66,7 @@ from mexfi.audit.schemas import (
     AuditEvent,
 )
 from mexfi.clock import Clock, SystemClock, utc
-from mexfi.db import insert_rows
+from mexfi.db import UnitOfWork, insert_rows
 from mexfi.errors import Invalid
 
 __all__ = ["AuditLog", "latest_checkpoint", "read_entries"]
@@ -77,6 +78,8 @@ _CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
 
 #: The key of the log's per-session state in `session.info`.
 _STATE = "mexfi.audit"
+#: The key of the log bound to a unit of work in `uow.info` (`AuditLog.bind`).
+_UOW_LOG = "mexfi.audit.log"
 
 
 class _Head(NamedTuple):
@@ -234,6 +237,19 @@ class AuditLog:
             f"AuditLog(key={self.key_fingerprint[:16]}…, "
             f"checkpoint_every={self.checkpoint_every}, anchor={self.anchor!r})"
         )
+
+    def bind(self, uow: UnitOfWork) -> UnitOfWork:
+        """Make this the log of `uow`, for capabilities that append to the log of the unit of
+        work they are given rather than hold one (consent); `Vault.unit_of_work` binds its
+        own. A rollback clears the binding with the rest of `uow.info`."""
+        uow.info[_UOW_LOG] = self
+        return uow
+
+    @staticmethod
+    def of(uow: UnitOfWork) -> AuditLog | None:
+        """The log bound to `uow` (`bind`), if any."""
+        log = uow.info.get(_UOW_LOG)
+        return log if isinstance(log, AuditLog) else None
 
     def append(self, session: Session, event: AuditEvent) -> int:
         """Record one event; return its sequence number."""
@@ -462,13 +478,15 @@ def read_entries(
     until: datetime | None = None,
     limit: int | None = None,
     before: int | None = None,
+    policy: str | None = None,
 ) -> list[AuditEntryRead]:
     """Entries oldest first; with `limit`, the newest `limit` that match. Needs no key.
 
     `subject` (a pseudonym) matches an entry's `subject` and a batch entry's `subjects`
     alike (TX-3.4); `actor` an actor id, `purpose` a purpose id; the time range is
     `since` <= at < `until`; `before` keeps entries whose sequence number is below it (the
-    cursor of the page after: its oldest entry's `seq`). Every filter given must match.
+    cursor of the page after: its oldest entry's `seq`); `policy` keeps that policy's entries
+    and the store's own (key rotations: no policy). Every filter given must match.
     """
     query = select(_ENTRIES) if subject is None else _subject_query(subject)
     if before is not None:
@@ -486,6 +504,8 @@ def read_entries(
         query = query.where(_ENTRIES.c.actor_id == actor)
     if purpose is not None:
         query = query.where(_ENTRIES.c.purpose == purpose)
+    if policy is not None:
+        query = query.where(or_(_ENTRIES.c.policy_id == policy, _ENTRIES.c.policy_id.is_(None)))
     if since is not None:
         query = query.where(_ENTRIES.c.at >= _aware(since, "since"))
     if until is not None:

@@ -347,6 +347,11 @@ def _bench_backend(
                     lookup_phone=phone,
                 ).id
             )
+        # TX-12: pings are taken inside an app session; one open over the planned week.
+        for driver in drivers:
+            vault.open_app_session(
+                uow, subject_id=driver, actor=system, at=now - timedelta(days=7, minutes=1)
+            )
     batches = _plan(
         rng,
         riders=riders,

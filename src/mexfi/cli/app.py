@@ -16,6 +16,7 @@ from rich.markup import escape
 from mexfi.cli.apikeys import apikeys_app
 from mexfi.cli.audit import audit_app
 from mexfi.cli.bench import bench_app
+from mexfi.cli.consent import consent_app
 from mexfi.cli.db import db_app
 from mexfi.cli.demo import demo_command
 from mexfi.cli.generate import generate_command
@@ -48,6 +49,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
 app.add_typer(subjects_app, name="subjects")
+app.add_typer(consent_app, name="consent")
 app.command("worker")(worker_command)
 app.command("generate")(generate_command)
 app.add_typer(bench_app, name="bench")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mexfi.cli.options import OutputFormat
 from mexfi.cli.output import Force, claim_output, err, listing, out
+from mexfi.cli.policy_versions import install_version_commands
 
 if TYPE_CHECKING:
     from mexfi.vault import AccessCell
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["policy_app"]
 
 policy_app = typer.Typer(
-    help="Lint, render and export privacy policies written as code (policies/*.yaml).",
+    help="Lint, render and export privacy policies written as code (policies/*.yaml); the "
+    "versions the store keeps, their differences, who has not accepted the current one.",
     no_args_is_help=True,
 )
 
@@ -242,6 +244,10 @@ def _matrix_cell(tiers: list[AccessCell]) -> str:
         return "-"
     text = "yes" + (" P" if any(c.allowed for c in tiers[1:]) else "")
     return text + "".join(f" +{_FACT_CODES.get(fact, fact)}" for fact in active.needs)
+
+
+# The store's versions of the policies (issue 13): versions, diff, pending, notify.
+install_version_commands(policy_app)
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -24,6 +24,7 @@ def import_models() -> None:
     """Import every capability, whose tables register on Base / KeyBase as it loads."""
     import mexfi.apikeys
     import mexfi.audit
+    import mexfi.consent
     import mexfi.requests
     import mexfi.retention
     import mexfi.vault  # noqa: F401

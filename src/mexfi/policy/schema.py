@@ -253,10 +253,22 @@ class RoleAction(StrEnum):
     RECORD_CONSENT = "record_consent"  # record or withdraw a written consent (TX-10)
     OPEN_ORDER = "open_order"  # start an order: its customer sees the driver (TX-13)
     CLOSE_ORDER = "close_order"
+    #: Open a subject's app session: location is collected only inside one (TX-12). The
+    #: role that opens them also relays the subject's geolocation switch from the app.
+    OPEN_APP_SESSION = "open_app_session"
+    CLOSE_APP_SESSION = "close_app_session"
 
 
-#: Actions only the operator's own service performs: it is the order's backend (TX-13).
-SYSTEM_ACTIONS = frozenset({RoleAction.OPEN_ORDER, RoleAction.CLOSE_ORDER})
+#: Actions only the operator's own service performs: it is the order's backend (TX-13) and
+#: the app's backend (TX-12).
+SYSTEM_ACTIONS = frozenset(
+    {
+        RoleAction.OPEN_ORDER,
+        RoleAction.CLOSE_ORDER,
+        RoleAction.OPEN_APP_SESSION,
+        RoleAction.CLOSE_APP_SESSION,
+    }
+)
 
 
 class RetentionTrigger(StrEnum):
@@ -422,7 +434,8 @@ class Role(Element):
         if orders and self.kind is not RoleKind.SYSTEM:
             raise ValueError(
                 f"role {self.id!r} may not be granted {', '.join(orders)}: only the system "
-                "role (the order's backend) opens and closes orders"
+                "role (the order's and the app's backend) opens and closes orders and app "
+                "sessions"
             )
         return self
 

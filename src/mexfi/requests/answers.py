@@ -787,6 +787,8 @@ _ACTIONS: dict[str, dict[Lang, str]] = {
     "register": _w("Qeydiyyat", "Registration", "Регистрация"),
     "order_open": _w("Sifarişin başlanması", "Order started", "Начало заказа"),
     "order_close": _w("Sifarişin başa çatması", "Order finished", "Завершение заказа"),
+    # A sign-in of yours, or your app's session opened or closed (TX-12).
+    "session": _w("Sessiya", "Session", "Сеанс"),
 }  # fmt: skip
 
 #: The states of a request, as "Your request: …" in the access log.

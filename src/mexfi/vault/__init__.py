@@ -6,7 +6,8 @@ behind it, and only they touch keys and ciphertext.
     MexfiError
     ├── NotFound     SubjectNotFound, RecordNotFound
     ├── Invalid      UndeclaredData, InvalidValue, CardDataRefused, DecryptionFailed
-    └── Denied       PurposeDenied, DisclosureDenied, ActionDenied
+    └── Denied       PurposeDenied (LocationRefused: NoAppSession, NoActiveOrder,
+                     LocationCollectionOff), DisclosureDenied, ActionDenied
 """
 
 # The tables register on the records and key-store metadata with the package.
@@ -27,12 +28,18 @@ from mexfi.vault.errors import (
     CardDataRefused,
     DisclosureDenied,
     InvalidValue,
+    LocationCollectionOff,
+    LocationRefused,
+    NoActiveOrder,
+    NoAppSession,
     PurposeDenied,
     RecordNotFound,
     SubjectNotFound,
     UndeclaredData,
 )
+from mexfi.vault.geolocation import AppSessionRead, LocationStatus
 from mexfi.vault.keycheck import key_store_in_use
+from mexfi.vault.networks import NetworkLocale, locale_from_network
 from mexfi.vault.schemas import (
     Actor,
     CategorySummary,
@@ -58,6 +65,7 @@ __all__ = [
     "AccessCell",
     "ActionDenied",
     "Actor",
+    "AppSessionRead",
     "BlindIndexSpec",
     "CardDataRefused",
     "CategorySummary",
@@ -71,8 +79,14 @@ __all__ = [
     "ExportedRecord",
     "Fact",
     "InvalidValue",
+    "LocationCollectionOff",
+    "LocationRefused",
+    "LocationStatus",
     "MaintenanceReport",
     "MasterKeyStatus",
+    "NetworkLocale",
+    "NoActiveOrder",
+    "NoAppSession",
     "PurposeDenied",
     "QuarantineRead",
     "RecordCreate",
@@ -89,5 +103,6 @@ __all__ = [
     "VerificationContact",
     "access_matrix",
     "key_store_in_use",
+    "locale_from_network",
     "normalise_phone",
 ]

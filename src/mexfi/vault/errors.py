@@ -11,6 +11,10 @@ MexfiError
 │   └── DecryptionFailed    (crypto.py)
 └── Denied
     ├── PurposeDenied       a read or write outside what the policy allows
+    │   └── LocationRefused     a location ping outside what TX-12 allows (geolocation.py)
+    │       ├── NoAppSession            no open app session covers it
+    │       ├── NoActiveOrder           no open order covers it (window `order`)
+    │       └── LocationCollectionOff   the subject's geolocation switch is off
     ├── DisclosureDenied    a disclosure outside the recipient register
     └── ActionDenied        an action (block, destroy, consent, order) the role is not granted
 """
@@ -24,6 +28,10 @@ __all__ = [
     "CardDataRefused",
     "DisclosureDenied",
     "InvalidValue",
+    "LocationCollectionOff",
+    "LocationRefused",
+    "NoActiveOrder",
+    "NoAppSession",
     "PurposeDenied",
     "RecordNotFound",
     "SubjectNotFound",
@@ -60,6 +68,23 @@ class PurposeDenied(Denied):
         super().__init__(message)
         self.reason = reason
         self.clauses = clauses
+
+
+class LocationRefused(PurposeDenied):
+    """A location ping outside the window or the switch of the policy's `geolocation`
+    (TX-12): nothing of the write is stored. The code names which; never a coordinate."""
+
+
+class NoAppSession(LocationRefused):
+    """No app session of the subject was open when the ping was taken (window `app_in_use`)."""
+
+
+class NoActiveOrder(LocationRefused):
+    """No order of the driver was open when the ping was taken (window `order`)."""
+
+
+class LocationCollectionOff(LocationRefused):
+    """The subject has switched location collection off in the app (TX-12)."""
 
 
 class DisclosureDenied(Denied):

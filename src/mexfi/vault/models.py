@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mexfi.db import PASSIVE_SCHEMA, Base, KeyBase
 
 __all__ = [
+    "AppSession",
     "DataKey",
     "DestructionEvidence",
     "Disclosure",
@@ -289,6 +290,24 @@ class OrderLink(Base):
     customer_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class AppSession(Base):
+    """A subject's session in the operator's app, opened and closed by the app's backend:
+    location is collected only inside one (TX-12). Ids and times only."""
+
+    __tablename__ = "app_sessions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[str] = mapped_column(ID, ForeignKey("subjects.id"))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # A batch of pings finds the sessions of its subjects around its times in one query.
+        Index("ix_app_sessions_subject_opened", "subject_id", "opened_at"),
+    )
 
 
 class RequestBasis(Base):

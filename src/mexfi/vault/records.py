@@ -25,6 +25,7 @@ from mexfi.scan import default_scanner
 from mexfi.vault.bulk import bulk_insert, bulk_insert_values, id_chunks, is_postgres, one_of
 from mexfi.vault.context import ACTIVE, PASSIVE, TIERS, SubjectLike, VaultContext, subject_read
 from mexfi.vault.errors import InvalidValue, PurposeDenied, RecordNotFound, SubjectNotFound
+from mexfi.vault.geolocation import check_location_window
 from mexfi.vault.models import (
     FreeTextFinding,
     OrderLink,
@@ -162,6 +163,8 @@ class Records:
             by_subject[item.subject_id].add(item.category)
         for subject_id, categories in by_subject.items():
             ctx.authorize(uow, policy, subjects[subject_id], categories, purpose, actor)
+        # TX-12: location only inside its window and while the subject's switch is on.
+        check_location_window(ctx, uow, policy, subjects, items, purpose=purpose, actor=actor)
         return prepared
 
     def store(

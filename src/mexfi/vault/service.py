@@ -10,6 +10,8 @@ it and nothing behind it. It is assembled from plain parts, each one concern:
     Shredder     crypto-shredding with evidence, certificates, held certificates
     Disclosures  written consents, disclosures, their register
     Orders       orders that let a customer see a driver (TX-13)
+    GeolocationSwitch  app sessions and the location switch (TX-12); the write path checks
+                 every location ping against them (`geolocation.check_location_window`)
     Facts        what request, lawful and consent purposes are bound to: open requests,
                  lawful demands, opt-ins
     Identity     verifying a request's author: the phone a code goes to, written details
@@ -47,6 +49,7 @@ from mexfi.vault.crypto import BlindIndexSpec
 from mexfi.vault.disclosure import Disclosures
 from mexfi.vault.epochs import MasterKeyEpochs
 from mexfi.vault.facts import Facts
+from mexfi.vault.geolocation import GeolocationSwitch
 from mexfi.vault.identity import Identity
 from mexfi.vault.keycheck import check_keys
 from mexfi.vault.orders import Orders
@@ -103,6 +106,7 @@ class Vault:
         self.find_by_phone = subjects.find_by_phone
         self.subject = subjects.subject
         self.subject_by_pseudonym = subjects.by_pseudonym
+        self.subjects_of = subjects.subjects_of
         self.category_summary = subjects.category_summary
         self.destroyed_candidates = subjects.destroyed_candidates
         self.set_status = subjects.set_status
@@ -120,6 +124,14 @@ class Vault:
         # orders (TX-13)
         self.open_order = orders.open_order
         self.close_order = orders.close_order
+        # app sessions and the geolocation switch (TX-12)
+        geolocation = GeolocationSwitch(ctx)
+        self.open_app_session = geolocation.open_app_session
+        self.close_app_session = geolocation.close_app_session
+        self.app_session = geolocation.app_session
+        self.app_sessions = geolocation.app_sessions
+        self.location_status = geolocation.location_status
+        self.switch_location = geolocation.switch_location
         # retention
         self.due_subjects = subjects.due_subjects
         self.due_records = subjects.due_records
@@ -202,11 +214,15 @@ class Vault:
         """The subject's pseudonym in the audit log and the registers."""
         return self._ctx.pseudonym(subject_id)
 
-    def value_pseudonym(self, kind: str, value: str) -> str:
+    def value_pseudonym(self, kind: str, value: str, *, digest_chars: int = 8) -> str:
         """The pseudonym (`TYPE_xxxxxxxx`) redaction gives a value of an entity type, under
         the store's pseudonym key: the keyed function `mexfi.scan.redact` takes, so that
-        files redacted anywhere join on the same pseudonyms and no key leaves the vault."""
-        return value_pseudonym(kind, value, self._ctx.secrets.pseudonym_key)
+        files redacted anywhere join on the same pseudonyms and no key leaves the vault.
+        An identity kept in a register (a device, a phone's rate limit) takes
+        `digest_chars=24`: 8 hex digits collide among a few ten thousand values."""
+        return value_pseudonym(
+            kind, value, self._ctx.secrets.pseudonym_key, digest_chars=digest_chars
+        )
 
     def api_key_digest(self, key: str) -> str:
         """The keyed hash (HMAC-SHA256, hex) an API key is stored and looked up by; the key
@@ -216,8 +232,9 @@ class Vault:
         ).hexdigest()
 
     def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work over the vault's store."""
-        return self._ctx.store.unit_of_work()
+        """A new unit of work over the vault's store, bound to the vault's audit log (what
+        the consent ledger anchors its entries in: `AuditLog.of(uow)`)."""
+        return self._ctx.audit.bind(self._ctx.store.unit_of_work())
 
     def check_keys(self, keys: Session) -> None:
         """Refuse a master, index or pseudonym key this store was not written with (`Invalid`,

@@ -5,14 +5,15 @@ through by the retention sweeps."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select, union_all
 
-from mexfi.audit import AuditAction
+from mexfi.audit import AuditAction, AuditEvent
 from mexfi.clock import utc
+from mexfi.consent import Method, Source, record_acceptances
 from mexfi.db import UnitOfWork, new_id
 from mexfi.errors import Conflict
 from mexfi.policy import Policy, RightKind, RoleAction
@@ -105,9 +106,13 @@ class Subjects:
         session.add(row)
         session.flush()
         self.records.store(uow, policy, prepared, at=now)
-        ctx.audit.append(
-            session,
-            ctx.event(
+        self._accept_policy(
+            uow,
+            policy,
+            [row.pseudonym],
+            actor,
+            now,
+            lambda reference: ctx.event(
                 AuditAction.REGISTER,
                 actor,
                 subject=row,
@@ -116,9 +121,38 @@ class Subjects:
                 clauses=[c for i in items for c in policy.category(i.category).clauses],
                 count=len(items),
                 at=now,
+                reference=reference,
             ),
         )
         return subject_read(row)
+
+    def _accept_policy(
+        self,
+        uow: UnitOfWork,
+        policy: Policy,
+        pseudonyms: list[str],
+        actor: Actor,
+        at: datetime,
+        register: Callable[[str], AuditEvent],
+    ) -> None:
+        """TX-2, BK-1.2: registering (Taxsee) or first using the app (BakıKart) is acceptance
+        of the policy's current version: the consent ledger records it, in this unit of work,
+        and the `register` audit entry (`register(reference)`) anchors it."""
+        record_acceptances(
+            uow,
+            policy=policy,
+            holders=pseudonyms,
+            method=Method.REGISTRATION
+            if policy.consent.recorded_at == "registration"
+            else Method.FIRST_USE,
+            source=Source.APP,
+            actor_id=actor.id,
+            actor_role=actor.role,
+            at=at,
+            audit=self.ctx.audit,
+            new_holders=True,
+            audit_event=register,
+        )
 
     @staticmethod
     def _phone_conflict(policy_id: str) -> Conflict:
@@ -184,15 +218,21 @@ class Subjects:
             ],
         )
         if rows:
-            ctx.audit.append(
-                uow.records,
-                ctx.event(
+            pseudonyms = [r.pseudonym for r in rows]
+            self._accept_policy(
+                uow,
+                policy,
+                pseudonyms,
+                actor,
+                now,
+                lambda reference: ctx.event(
                     AuditAction.REGISTER,
                     actor,
                     policy_id=policy_id,
                     count=0,
-                    subjects=dict.fromkeys((r.pseudonym for r in rows), 0),
+                    subjects=dict.fromkeys(pseudonyms, 0),
                     at=now,
+                    reference=reference,
                 ),
             )
         return [subject_read(r) for r in rows]
@@ -224,6 +264,29 @@ class Subjects:
                 "and the key file",
             )
         return subject_read(row)
+
+    def subjects_of(
+        self,
+        uow: UnitOfWork,
+        *,
+        policy_id: str,
+        kind: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[SubjectRead]:
+        """A policy's subjects (of `kind`, if given) in id order after `after` (a keyset), by
+        their ids and state: the lists that name everyone, such as who has not accepted the
+        current policy version (BK-7.3)."""
+        self.ctx.policy(policy_id)
+        query = select(Subject).where(Subject.policy_id == policy_id)
+        if kind is not None:
+            query = query.where(Subject.kind == kind)
+        if after is not None:
+            query = query.where(Subject.id > after)
+        query = query.order_by(Subject.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [subject_read(row) for row in uow.records.scalars(query)]
 
     def category_summary(self, uow: UnitOfWork, subject_id: str) -> list[CategorySummary]:
         """What a subject holds, by category and tier: counts and collection times, read

@@ -1,4 +1,5 @@
-"""HTTP routes of the vault: subjects, records, orders (TX-13).
+"""HTTP routes of the vault: subjects, records, orders (TX-13), app sessions and the location
+switch (TX-12), country and language from the mobile network (TX-20 – TX-22).
 
 Mounted by `mexfi.api` under `/api/v1`; the vault's `__init__` does not import this module.
 Every route acts as the caller's API key (`ActorDep`), reaches only subjects of the key's
@@ -22,7 +23,10 @@ from mexfi.apikeys import OutOfScope
 from mexfi.deps import (
     ActorDep,
     CallerDep,
+    PolicyRoleDep,
     PurposeDep,
+    SessionDep,
+    SubjectActorDep,
     UnitOfWorkDep,
     VaultDep,
     no_kept_answer,
@@ -31,13 +35,23 @@ from mexfi.deps import (
 )
 from mexfi.policy import FieldType, RoleAction
 from mexfi.vault.errors import RecordNotFound, SubjectNotFound
+from mexfi.vault.geolocation import AppSessionRead, LocationStatus
 from mexfi.vault.models import OrderLink, Record
+from mexfi.vault.networks import locale_from_network
 from mexfi.vault.schemas import Actor, RecordCreate, RecordRead, SubjectData, SubjectRead
 
 __all__ = [
+    "AppSessionOpen",
+    "AppSessionOut",
+    "DriverPositionOut",
     "FindSubject",
+    "LocationStatusOut",
+    "LocationSwitch",
+    "NetworkIn",
+    "NetworkLocaleOut",
     "OrderCreate",
     "OrderCreated",
+    "PositionOut",
     "ReadRequest",
     "RecordOut",
     "RecordWrite",
@@ -216,7 +230,11 @@ def register_subject(
 
 @router.post("/subjects/find", summary="Find a subject by phone (the phone in the body)")
 def find_subject(
-    body: FindSubject, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep
+    body: FindSubject,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: PolicyRoleDep,
 ) -> SubjectOut:
     require_policy(caller, body.policy_id)
     found = vault.find_by_phone(uow, body.policy_id, body.phone)
@@ -252,7 +270,11 @@ def _subject(vault: Any, uow: Any, caller: Any, subject_id: str) -> SubjectRead:
 
 @router.get("/subjects/{subject_id}", summary="A subject's ids and status")
 def get_subject(
-    subject_id: str, vault: VaultDep, uow: UnitOfWorkDep, caller: CallerDep
+    subject_id: str,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: PolicyRoleDep,
 ) -> SubjectOut:
     return SubjectOut.of(_subject(vault, uow, caller, subject_id))
 
@@ -455,3 +477,214 @@ def driver_position(
     customer = Actor(actor.id, CUSTOMER_ROLE, subject_id=link.customer_id)
     data = vault.read(uow, link.driver_id, [LOCATION], purpose=purpose, actor=customer)
     return SubjectDataOut.of(data)
+
+
+# ------------------------------------------------------------------------------- TX-13
+
+
+class PositionOut(Model):
+    """Where the driver was at `collected_at`: the newest location record's values."""
+
+    collected_at: datetime
+    values: Values
+
+
+class DriverPositionOut(Model):
+    """The driver's current position for the order's customer; None before the first ping."""
+
+    order_id: str
+    position: PositionOut | None
+
+
+@router.post(
+    "/me/orders/{order_id}/driver-position",
+    summary="Where the driver of the signed-in customer's order is now (TX-13)",
+    dependencies=[Depends(no_kept_answer)],
+)
+def my_driver_position(
+    order_id: str,
+    session: SessionDep,
+    actor: SubjectActorDep,
+    purpose: PurposeDep,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+) -> DriverPositionOut:
+    """The customer's own read, with the customer's session token: the vault lets it through
+    only while this customer's order with this driver is open, gives the newest position
+    only, and audits the read (and a refusal) under the customer's session."""
+    link = uow.records.get(OrderLink, order_id)
+    if link is None or link.policy_id != session.policy_id:
+        raise RecordNotFound(f"no order {order_id!r}")
+    data = vault.read(uow, link.driver_id, [LOCATION], purpose=purpose, actor=actor)
+    newest = max(data.records, key=lambda r: r.collected_at, default=None)
+    return DriverPositionOut(
+        order_id=link.id,
+        position=PositionOut(collected_at=newest.collected_at, values=dict(newest.values))
+        if newest is not None
+        else None,
+    )
+
+
+# ------------------------------------------------------------------------------- TX-12
+
+
+class AppSessionOpen(Model):
+    subject_id: str = Field(max_length=32, description="The subject whose app started.")
+
+
+class AppSessionOut(Model):
+    """An app session: location is accepted for times inside it (TX-12)."""
+
+    id: str
+    policy_id: str
+    subject_id: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, session: AppSessionRead) -> AppSessionOut:
+        return cls(**session.__dict__)
+
+
+class LocationSwitch(Model):
+    collect: bool = Field(
+        description="false: stop collecting the location now (the next ping is refused); "
+        "true: collect it again."
+    )
+    language: Literal["az", "en", "ru"] | None = Field(
+        default=None,
+        description="The language the app showed the switch in (kept in the consent "
+        "ledger); default: the policy's.",
+    )
+
+
+class LocationStatusOut(Model):
+    """Whether a subject's location is collected now."""
+
+    subject_id: str
+    collecting: bool = Field(description="The switch: on unless the subject turned it off.")
+    window: str = Field(description="When the policy collects it: app_in_use, order, always.")
+    session: AppSessionOut | None = Field(description="The app session open now, if any.")
+
+    @classmethod
+    def of(cls, status: LocationStatus) -> LocationStatusOut:
+        return cls(
+            subject_id=status.subject_id,
+            collecting=status.collecting,
+            window=status.window,
+            session=AppSessionOut.of(status.session) if status.session else None,
+        )
+
+
+@router.post(
+    "/app-sessions",
+    status_code=status.HTTP_201_CREATED,
+    summary="The app started: open the subject's app session (TX-12)",
+    dependencies=[Depends(require_action(RoleAction.OPEN_APP_SESSION))],
+)
+def open_app_session(
+    body: AppSessionOpen,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+) -> AppSessionOut:
+    _subject(vault, uow, caller, body.subject_id)
+    return AppSessionOut.of(vault.open_app_session(uow, subject_id=body.subject_id, actor=actor))
+
+
+@router.post(
+    "/app-sessions/{app_session_id}/close",
+    summary="The app stopped: close the session; later pings are refused (TX-12)",
+    dependencies=[Depends(require_action(RoleAction.CLOSE_APP_SESSION))],
+)
+def close_app_session(
+    app_session_id: str,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+) -> AppSessionOut:
+    require_policy(caller, vault.app_session(uow, app_session_id).policy_id)
+    return AppSessionOut.of(vault.close_app_session(uow, app_session_id, actor=actor))
+
+
+@router.post(
+    "/subjects/{subject_id}/location-switch",
+    summary="Relay the subject's location switch from the app: off stops collection now",
+    dependencies=[Depends(require_action(RoleAction.OPEN_APP_SESSION))],
+)
+def switch_location(
+    subject_id: str,
+    body: LocationSwitch,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+    caller: CallerDep,
+    actor: ActorDep,
+) -> LocationStatusOut:
+    _subject(vault, uow, caller, subject_id)
+    switched = vault.switch_location(
+        uow, subject_id, on=body.collect, actor=actor, language=body.language
+    )
+    return LocationStatusOut.of(switched)
+
+
+@router.post(
+    "/me/location-switch",
+    summary="The signed-in subject switches the collection of its location off or on (TX-12)",
+)
+def switch_my_location(
+    body: LocationSwitch,
+    session: SessionDep,
+    actor: SubjectActorDep,
+    vault: VaultDep,
+    uow: UnitOfWorkDep,
+) -> LocationStatusOut:
+    switched = vault.switch_location(
+        uow, session.subject_id, on=body.collect, actor=actor, language=body.language
+    )
+    return LocationStatusOut.of(switched)
+
+
+@router.get(
+    "/me/location-switch",
+    summary="Whether the signed-in subject's location is collected now (TX-12)",
+)
+def my_location_status(
+    session: SessionDep, vault: VaultDep, uow: UnitOfWorkDep
+) -> LocationStatusOut:
+    return LocationStatusOut.of(vault.location_status(uow, session.subject_id))
+
+
+# ----------------------------------------------------------------------- TX-20 – TX-22
+
+
+class NetworkIn(Model):
+    """A device's mobile network, as the app reads it from the SIM or the network."""
+
+    mcc: str = Field(pattern=r"^[0-9]{3}$", description="Mobile country code (ITU-T E.212).")
+    mnc: str | None = Field(
+        default=None, pattern=r"^[0-9]{2,3}$", description="Mobile network code."
+    )
+
+
+class NetworkLocaleOut(Model):
+    """The country and interface language the network gives; nothing is stored (TX-21)."""
+
+    country: str | None = Field(description="ISO 3166-1 alpha-2; null for an unknown MCC.")
+    language: Literal["az", "en", "ru"] = Field(
+        description="The interface language; the policy's own for an unknown MCC."
+    )
+    operator: str | None = Field(description="The network's operator, if listed.")
+
+
+@router.post(
+    "/network-locale",
+    summary="Country and interface language from a mobile network code (TX-20 – TX-22)",
+)
+def network_locale(body: NetworkIn, vault: VaultDep, caller: CallerDep) -> NetworkLocaleOut:
+    """For the key's policy: what its `mobile_operator` section derives from the network.
+    The codes are neither stored nor logged; the app keeps what it needs of the answer (or
+    the backend writes it into the policy's `mobile_operator` category)."""
+    found = locale_from_network(body.mcc, body.mnc, vault.policy(caller.policy_id))
+    return NetworkLocaleOut(country=found.country, language=found.language, operator=found.operator)

@@ -1,11 +1,15 @@
 """The Taxsee Driver app's backend, simulated over the HTTP API through `mexfi.client` only.
 
 Customers register; each driver registers (registration, vehicle, payout account, licence
-fee card), opens a shift (the phone's network, a first ping), pings its position, serves an
+fee card), starts the app (the phone's network gives the country and interface language,
+TX-20 – TX-22: only those are kept, never the codes, TX-21; the backend opens the app
+session inside which alone location is collected, TX-12), pings its position, serves an
 order a customer follows (the customer's app is shown where the driver is now, and only
-that, while the order is open; after it closes, nothing), and withdraws earnings (the payout
-account read for the payout purpose). Values come from the synthetic generator under one
-seed; times are the injected clock's (the day before its now).
+that, while the order is open; after it closes, nothing), switches location off (the next
+ping is refused, nothing stored) and on again, stops the app (the session closes), and
+withdraws earnings (the payout account read for the payout purpose). Values come from the
+synthetic generator under one seed; the shift runs from the app session's opening (the
+server's clock), earlier dates from the injected clock (the day before its now).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mexfi.errors import Denied
 from mexfi.services.report import FlowReport
 from mexfi.services.synthetic import GenerationProgress, Person, Synth
 from mexfi.services.taxsee.synthetic import POLICY_ID, _details, _plate
+from mexfi.vault import LocationCollectionOff
 
 __all__ = ["run"]
 
@@ -103,10 +108,13 @@ def _driver(
     client.write(driver, "payout_accounts", payout, purpose="payout")
     report.add("records", 2)
 
-    # A shift: the app starts (the phone's network), then pings every 5-10 s.
-    at = start + timedelta(hours=rng.randint(1, 10))
-    operator, mnc = synth.network_of(phone)
-    network = {"mcc": "400", "mnc": mnc, "operator_name": operator, "country": "AZ"}
+    # A shift: the app starts: the phone's network sets country and language (the codes
+    # are not kept), the app session opens, then pings every 5-10 s inside it.
+    _, mnc = synth.network_of(phone)
+    locale = client.network_locale(mcc="400", mnc=mnc)
+    network = {"country": locale.country, "language": locale.language}
+    session = client.open_app_session(driver)
+    at = session.opened_at
     client.write(driver, "mobile_operator", network, purpose="locale_setup", collected_at=at)
     report.add("shifts")
     report.add("records")
@@ -140,6 +148,18 @@ def _driver(
         client.driver_position(order, purpose="ride_provision")
     except Denied:
         report.add("customer_refused_after_close")
+
+    # The driver switches location off in the app: the next ping is refused, nothing kept.
+    client.switch_location(driver, collect=False)
+    report.add("switched_off")
+    try:
+        _pings(client, synth, report, driver, here, at, 1)
+    except LocationCollectionOff:
+        report.add("pings_refused_switched_off")
+    client.switch_location(driver, collect=True)
+    at = _pings(client, synth, report, driver, here, at, 1)
+    client.close_app_session(session.id)
+    report.add("app_sessions_closed")
 
     # Withdrawing earnings: the payout account, read for the payout only.
     account = client.read(driver, ["payout_accounts"], purpose="payout")

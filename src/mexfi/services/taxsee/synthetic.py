@@ -1,4 +1,10 @@
-"""Synthetic Taxsee drivers and customers: registration, vehicle, shifts with pings, orders."""
+"""Synthetic Taxsee drivers and customers: registration, vehicle, shifts with pings, orders.
+
+Each shift is an app session (TX-12): opened at its first moment and closed after its last
+ping, in the vault before the shift's pings are written, so that they fall inside it. The
+phone's network gives the driver's country and interface language (TX-20 – TX-22); the
+codes themselves are not kept (TX-21).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from mexfi.services.synthetic import BAKU_STREETS, BatchWriter, Person, Synth
-from mexfi.vault import Actor
+from mexfi.vault import Actor, locale_from_network
 
 __all__ = ["POLICY_ID", "SYSTEM_ACTOR", "generate_drivers"]
 
@@ -182,17 +188,12 @@ def _driver(
         },
         registered,
     )
-    operator, mnc = synth.network_of(phone)
+    _, mnc = synth.network_of(phone)
+    locale = locale_from_network("400", mnc, writer.vault.policy(POLICY_ID))
     add(
         "locale_setup",
         "mobile_operator",
-        {
-            "mcc": "400",
-            "mnc": mnc,
-            "operator_name": operator,
-            "country": "AZ",
-            "language": person.lang,
-        },
+        {"country": locale.country, "language": locale.language},
         registered,
     )
     bic, bank = rng.choice(_BANKS)
@@ -216,12 +217,31 @@ def _driver(
             registered,
         )
 
+    # The shifts' records wait until their app sessions are in the vault (TX-12).
+    held: list[tuple[str, str, dict[str, Any], datetime]] = []
+    sessions: list[tuple[datetime, datetime]] = []
+
+    def hold(purpose: str, category: str, values: dict[str, Any], at: datetime) -> None:
+        held.append((purpose, category, values, at))
+
     day = start
     while day < end:
         if rng.random() < 0.6:
-            _shift(synth, add, day=day, since=registered, end=end, pings=pings_per_shift,
-                   customers=customers)  # fmt: skip
+            session = _shift(synth, hold, day=day, since=registered, end=end,
+                             pings=pings_per_shift, customers=customers)  # fmt: skip
+            if session is not None:
+                sessions.append(session)
         day += timedelta(days=1)
+    if sessions:
+        vault = writer.vault
+        with vault.unit_of_work() as uow:
+            for opened, closed in sessions:
+                row = vault.open_app_session(
+                    uow, subject_id=subject_id, actor=SYSTEM_ACTOR, at=opened
+                )
+                vault.close_app_session(uow, row.id, actor=SYSTEM_ACTOR, at=closed)
+    for purpose, category, values, at in held:
+        add(purpose, category, values, at)
 
 
 def _shift(
@@ -233,14 +253,17 @@ def _shift(
     end: datetime,
     pings: int,
     customers: list[Person],
-) -> None:
-    """One shift: a few orders, each with a trace of pings every 5-10 s from pickup on.
+) -> tuple[datetime, datetime] | None:
+    """One shift: a few orders, each with a trace of pings every 5-10 s from pickup on;
+    returns the app session that covers its pings (None if it took none).
 
     A real shift pings for hours; the trace around each order is what is kept, so the
     volume stays bounded (`pings` per shift in all).
     """
     rng = synth.rng
     at = synth.local_time_on(day, 7.0, 13.0)
+    first: datetime | None = None
+    last: datetime | None = None
     orders = rng.randint(2, 5)
     per_order = [pings // orders + (1 if i < pings % orders else 0) for i in range(orders)]
     for count in per_order:
@@ -273,6 +296,9 @@ def _shift(
             moment += timedelta(seconds=rng.randint(5, 10))
             if moment >= end:
                 break
+            if first is None:
+                first = at
+            last = moment
             add(
                 "service_operation",
                 "location",
@@ -284,6 +310,10 @@ def _shift(
                 moment,
             )
         at = moment + timedelta(minutes=rng.randint(8, 35))
+    if first is None or last is None:
+        return None
+    # Open from the shift's first order, closed a moment after its last ping.
+    return first, last + timedelta(seconds=1)
 
 
 def generate_drivers(
