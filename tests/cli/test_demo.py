@@ -93,7 +93,8 @@ def test_demo_check_starts_probes_and_stops_clean(
     assert code == 0, output
     assert "seed 11" in output
     assert "demo check passed in" in output
-    for probe in ("health", "purpose-bound read", "refused read", "request", "audit verify"):
+    probes = ("health", "console", "portal", "purpose-bound read", "refused read", "request")
+    for probe in (*probes, "audit verify"):
         assert f"ok {probe}:" in output, probe
     # A key per role of each policy, each printed once.
     keys = KEY.findall(output)

@@ -27,13 +27,14 @@ def routers() -> list[APIRouter]:
     """Each capability's router, in the order the docs list them."""
     from mexfi.apikeys.views import router as sessions
     from mexfi.audit.views import router as audit
+    from mexfi.consent.views import router as consent  # with the banner's and versions' routes
     from mexfi.policy.views import router as policies
     from mexfi.requests.views import router as requests
     from mexfi.retention.views import router as retention
     from mexfi.scan.views import router as scan
     from mexfi.vault.views import router as vault
 
-    return [policies, vault, requests, retention, audit, scan, sessions]
+    return [policies, vault, requests, retention, audit, scan, sessions, consent]
 
 
 def _health() -> APIRouter:
@@ -79,4 +80,7 @@ def create_app(vault: Vault | None = None) -> FastAPI:
     for router in routers():
         app.include_router(router, prefix=PREFIX, responses=problem_responses())
     describe_access(app)  # x-mexfi-auth, -roles, -purpose, -action, -idempotent
+    from mexfi.web import install_web
+
+    install_web(app)  # /console and /portal pages, /static; not in the OpenAPI document
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -300,6 +301,9 @@ class _Demo:
 
         with httpx.Client(base_url=f"{self.base_url}/api/v1", timeout=60) as http:
             self.probe("health", lambda: _health(http))
+            dpo_key = self.key("bakikart", "dpo")
+            self.probe("console", lambda: _console_sign_in(self.base_url or "", dpo_key))
+            self.probe("portal", lambda: _portal_page(self.base_url or ""))
             self.probe("notice", lambda: _notice(http, self.key("taxsee_driver", "dpo")))
             service = self.key("bakikart", "service")
             rider = self.probe("register", lambda: _register(http, service, self.seed))
@@ -498,6 +502,33 @@ def _request(http: httpx.Client, key: str, rider: str, codes: _ConsoleCodes) -> 
     if answered["request"]["state"] != "answered" or not answered["answer"].get("records"):
         raise ProbeFailed(f"request {request['id']} was not answered with the rider's records")
     return None, f"access request {request['id']}: code sent, verified, answered"
+
+
+def _console_sign_in(base_url: str, key: str) -> tuple[None, str]:
+    """The DPO console's sign-in page, and a sign-in with the demo's DPO key (its form and
+    CSRF token, as a browser sends them) that reaches the request queue."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=60, follow_redirects=False) as browser:
+        page = browser.get("/console/sign-in")
+        _expect(page, 200, "GET /console/sign-in")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        if found is None:
+            raise ProbeFailed("the console's sign-in page has no CSRF token")
+        signed = browser.post("/console/sign-in", data={"csrf_token": found.group(1), "key": key})
+        if signed.status_code != 303 or signed.headers.get("location") != "/console/requests":
+            raise ProbeFailed(f"POST /console/sign-in answered {signed.status_code}")
+        _expect(browser.get("/console/requests"), 200, "GET /console/requests")
+    return None, "GET /console/sign-in: 200; the DPO key signs in to the request queue"
+
+
+def _portal_page(base_url: str) -> tuple[None, str]:
+    """The self-service portal's sign-in page."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=60) as browser:
+        _expect(browser.get("/portal/sign-in"), 200, "GET /portal/sign-in")
+    return None, "GET /portal/sign-in: 200"
 
 
 def _audit_verify(http: httpx.Client, key: str) -> tuple[None, str]:
@@ -706,6 +737,11 @@ def _print_keys(keys: list[DemoKey]) -> None:
 
 
 def _print_urls(base_url: str | None) -> None:
+    out.print(f"console  {base_url}/console   (sign in with a dpo or auditor key above)")
+    out.print(
+        f"portal   {base_url}/portal    (a rider or driver signs in with a phone; the code "
+        "is printed here)"
+    )
     out.print(f"API      {base_url}/api/v1")
     out.print(f"docs     {base_url}/docs")
     out.print(f"OpenAPI  {base_url}/openapi.json")
