@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +18,11 @@ from mexfi.apikeys import (
     revoke_api_key,
 )
 from mexfi.audit import AuditEntry
-from mexfi.cli.app import main
-from mexfi.db import Store, StoreConfig
+from mexfi.db import Store
 from mexfi.scan import PersonalDataInText
 from mexfi.vault import Vault
 from tests.api.conftest import DPO, bearer, make_key
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.runner import Cli, point_cli_at_store
 
 
 def test_a_key_is_stored_only_as_its_keyed_hash(vault: Vault) -> None:
@@ -91,59 +88,38 @@ def test_the_policies_are_served(client: TestClient, bakikart_key: str) -> None:
 
 @pytest.fixture
 def cli_env(fresh_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    config: StoreConfig = fresh_store.config
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_POLICY_DIR", str(REPO / "policies"))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
+    point_cli_at_store(monkeypatch, fresh_store.config, tmp_path)
     yield
-
-
-def _mexfi(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["mexfi", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    code = exited.value.code
-    captured = capsys.readouterr()
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
 
 
 @pytest.mark.usefixtures("cli_env")
 def test_apikeys_create_list_revoke_through_the_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _mexfi(monkeypatch, capsys, "init")[0] == 0
-    code, out, err = _mexfi(
-        monkeypatch, capsys, "apikeys", "create", "--policy", "bakikart", "--role", "service",
+    mexfi = Cli(monkeypatch, capsys)
+    assert mexfi("init")[0] == 0
+    code, out, err = mexfi(
+        "apikeys", "create", "--policy", "bakikart", "--role", "service",
         "--label", "bakikart-backend",
     )  # fmt: skip
     assert code == 0, err
     secret = out.strip()
     assert secret.startswith("mexfi_") and "\n" not in secret
-    code, out, err = _mexfi(monkeypatch, capsys, "apikeys", "list", "--format", "json")
+    code, out, err = mexfi("apikeys", "list", "--format", "json")
     assert code == 0, err
     (listed,) = json.loads(out)
     assert listed["id"] in err or True
     assert listed["role"] == "service" and listed["revoked_at"] is None
     assert secret not in out
-    code, out, _ = _mexfi(monkeypatch, capsys, "apikeys", "list")
+    code, out, _ = mexfi("apikeys", "list")
     assert code == 0 and listed["id"] in out and secret not in out
-    code, _, err = _mexfi(monkeypatch, capsys, "apikeys", "revoke", listed["id"])
+    code, _, err = mexfi("apikeys", "revoke", listed["id"])
     assert code == 0 and "revoked" in err
-    (after,) = json.loads(_mexfi(monkeypatch, capsys, "apikeys", "list", "-f", "json")[1])
+    (after,) = json.loads(mexfi("apikeys", "list", "-f", "json")[1])
     assert after["revoked_by"] == "dpo-test"
-    assert _mexfi(monkeypatch, capsys, "apikeys", "revoke", "0" * 32)[0] == 3
-    code, _, err = _mexfi(
-        monkeypatch, capsys, "apikeys", "create", "--policy", "bakikart", "--role", "rider",
+    assert mexfi("apikeys", "revoke", "0" * 32)[0] == 3
+    code, _, err = mexfi(
+        "apikeys", "create", "--policy", "bakikart", "--role", "rider",
         "--label", "x",
     )  # fmt: skip
     assert code == 3 and "rider" in err

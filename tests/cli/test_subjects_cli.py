@@ -4,7 +4,6 @@ that takes one, through the real root command on both backends."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,36 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from mexfi.audit import AuditEntry
-from mexfi.cli.app import main
-from mexfi.db import Store, StoreConfig
+from mexfi.db import Store
 from mexfi.vault.models import DestructionEvidence, Subject
+from tests.cli.runner import Cli, point_cli_at_store
 from tests.requests.conftest import register_driver, register_rider
 
-REPO = Path(__file__).resolve().parents[2]
 RIDER_PHONE = "+994 50 111 22 33"
 DRIVER_PHONE = "+994 55 765 43 21"
 #: A valid number nobody is registered with.
 NOBODY = "+994 70 222 33 44"
-
-
-@dataclass
-class Cli:
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        """`mexfi ARGS` as the console script runs it: (exit code, stdout, stderr)."""
-        self.monkeypatch.setattr(sys, "argv", ["mexfi", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        code = exited.value.code
-        captured = self.capsys.readouterr()
-        return (code if isinstance(code, int) else 0), captured.out, captured.err
-
-    def ok(self, *args: str) -> tuple[str, str]:
-        code, out, err = self(*args)
-        assert code == 0, (args, out, err)
-        return out, err
 
 
 @dataclass
@@ -66,18 +44,7 @@ def cli(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Cli]:
     """The CLI pointed at a fresh store of each backend, created by `mexfi init`."""
-    config: StoreConfig = fresh_store.config
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_POLICY_DIR", str(REPO / "policies"))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
+    point_cli_at_store(monkeypatch, fresh_store.config, tmp_path)
     run = Cli(monkeypatch, capsys)
     run.ok("init")
     yield run
@@ -111,11 +78,11 @@ def test_find_by_each_form(cli: Cli, people: People, monkeypatch: pytest.MonkeyP
         ("--id", people.rider),
         ("--pseudonym", people.rider_pseudonym),
     ):
-        out, err = cli.ok("subjects", "find", option, value)
+        out, err = cli.ok_out_err("subjects", "find", option, value)
         assert people.rider in out and people.rider_pseudonym in out, option
         assert "bakikart (rider)" in out and "active" in out
         assert "111" not in out + err  # the phone is never printed back
-    as_json = json.loads(cli.ok("subjects", "find", "--phone", DRIVER_PHONE, "-f", "json")[0])
+    as_json = json.loads(cli.ok("subjects", "find", "--phone", DRIVER_PHONE, "-f", "json"))
     assert as_json == {
         "id": people.driver,
         "pseudonym": people.driver_pseudonym,
@@ -126,7 +93,7 @@ def test_find_by_each_form(cli: Cli, people: People, monkeypatch: pytest.MonkeyP
     }
     # The phone from the environment: out of the shell history.
     monkeypatch.setenv("MEXFI_SUBJECT_PHONE", RIDER_PHONE)
-    out, _ = cli.ok("subjects", "find")
+    out = cli.ok("subjects", "find")
     assert people.rider in out
 
 
@@ -163,7 +130,7 @@ def test_a_phone_in_two_policies_is_ambiguous_until_the_policy_is_named(
     text = flat(err)
     assert "registered in 2 policies" in text
     assert people.driver in text and twin in text and "--policy" in text
-    out, _ = cli.ok("subjects", "find", "--phone", DRIVER_PHONE, "--policy", "bakikart")
+    out = cli.ok("subjects", "find", "--phone", DRIVER_PHONE, "--policy", "bakikart")
     assert twin in out
     code, _, err = cli("subjects", "find", "--id", twin, "--policy", "taxsee_driver")
     assert code == 3 and "policy 'bakikart', not 'taxsee_driver'" in flat(err)
@@ -179,7 +146,7 @@ def test_show_counts_holds_requests_and_certificates_without_values(
         "retention", "hold", "place", "--policy", "taxsee_driver", "--subject", DRIVER_PHONE,
         "--reason", "court case 17",
     )  # fmt: skip
-    out, err = cli.ok("subjects", "show", people.driver_pseudonym)
+    out, err = cli.ok_out_err("subjects", "show", people.driver_pseudonym)
     assert _resolved(err, people.driver, people.driver_pseudonym)
     assert f"subject   {people.driver}" in out
     assert "registration" in out and "vehicle_facts" in out
@@ -188,7 +155,7 @@ def test_show_counts_holds_requests_and_certificates_without_values(
     assert "no records of: location" in flat(out)
     assert "Toyota" not in out  # no value without --purpose
 
-    data = json.loads(cli.ok("subjects", "show", people.driver, "--format", "json")[0])
+    data = json.loads(cli.ok("subjects", "show", people.driver, "--format", "json"))
     assert data["id"] == people.driver and data["pseudonym"] == people.driver_pseudonym
     assert {(c["category"], c["tier"], c["records"]) for c in data["categories"]} == {
         ("registration", "active", 1),
@@ -202,7 +169,7 @@ def test_show_counts_holds_requests_and_certificates_without_values(
 def test_show_reads_values_only_for_a_purpose_and_audits_the_read(
     cli: Cli, people: People, fresh_store: Store
 ) -> None:
-    out, _ = cli.ok(
+    out = cli.ok(
         "subjects", "show", people.rider_pseudonym, "--purpose", "service_provision",
         "--role", "support",
     )  # fmt: skip
@@ -212,7 +179,7 @@ def test_show_reads_values_only_for_a_purpose_and_audits_the_read(
         cli.ok(
             "subjects", "show", people.rider, "--purpose", "service_provision", "--role",
             "support", "--category", "profile", "-f", "json",
-        )[0]
+        )
     )  # fmt: skip
     assert [r["values"]["first_name"] for r in data["records"]] == ["Leyla"]
     # A purpose the role may not use is refused (exit 4), and the refusal is audited too.
@@ -259,17 +226,19 @@ def test_a_destroyed_drivers_phone_names_the_candidates_and_how_to_confirm(
     assert "765" not in err
 
     # The certificate, by pseudonym; the subject, by id: both still found.
-    out, err = cli.ok("retention", "certificates", people.driver_pseudonym, "--actor", "dpo-1")
+    out, err = cli.ok_out_err(
+        "retention", "certificates", people.driver_pseudonym, "--actor", "dpo-1"
+    )
     assert _resolved(err, people.driver, people.driver_pseudonym)
     assert "registration_destroyed" in out
-    data = json.loads(cli.ok("subjects", "show", people.driver, "-f", "json")[0])
+    data = json.loads(cli.ok("subjects", "show", people.driver, "-f", "json"))
     assert [(c["status"], c["rule"]) for c in data["certificates"]] == [
         ("complete", "registration_destroyed")
     ]
     assert {c["category"] for c in data["categories"]} == {"vehicle_facts"}
 
     # The rider's phone (never destroyed) still finds the rider, not a candidate.
-    out, _ = cli.ok("subjects", "find", "--phone", RIDER_PHONE)
+    out = cli.ok("subjects", "find", "--phone", RIDER_PHONE)
     assert people.rider in out
 
 
@@ -277,12 +246,12 @@ def test_a_destroyed_drivers_phone_names_the_candidates_and_how_to_confirm(
 
 
 def test_commands_that_take_a_subject_accept_each_form(cli: Cli, people: People) -> None:
-    out, err = cli.ok(
+    out, err = cli.ok_out_err(
         "retention", "hold", "place", "--policy", "bakikart", "--subject",
         people.rider_pseudonym, "--reason", "dispute 4",
     )  # fmt: skip
     assert "placed" in out and _resolved(err, people.rider, people.rider_pseudonym)
-    _, err = cli.ok("retention", "certificates", RIDER_PHONE, "--actor", "dpo-1")
+    _, err = cli.ok_out_err("retention", "certificates", RIDER_PHONE, "--actor", "dpo-1")
     assert _resolved(err, people.rider, people.rider_pseudonym)
     code, out, err = cli(
         "requests", "add", "--policy", "bakikart", "--kind", "access", "--channel",
@@ -291,7 +260,7 @@ def test_commands_that_take_a_subject_accept_each_form(cli: Cli, people: People)
     assert _resolved(err, people.rider, people.rider_pseudonym), err
     request = json.loads(out)
     assert request["subject_pseudonym"] == people.rider_pseudonym
-    data = json.loads(cli.ok("subjects", "show", people.rider, "-f", "json")[0])
+    data = json.loads(cli.ok("subjects", "show", people.rider, "-f", "json"))
     assert [r["id"] for r in data["requests"]] == [request["id"]]
     # An unknown subject stores nothing: exit 3 before intake.
     code, _, err = cli(

@@ -4,7 +4,6 @@ fresh store of each backend: a tampered ledger exits 1 naming the entry."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from mexfi.cli.app import main
 from mexfi.consent import (
     Choice,
     ChoiceInput,
@@ -24,32 +22,12 @@ from mexfi.consent import (
     record_choices,
     send_notification,
 )
-from mexfi.db import Store, StoreConfig
+from mexfi.db import Store
+from tests.cli.runner import Cli, point_cli_at_store
 from tests.requests.conftest import register_rider
 
-REPO = Path(__file__).resolve().parents[2]
 RIDER_PHONE = "+994 50 111 22 44"
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class Cli:
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        """`mexfi ARGS` as the console script runs it: (exit code, stdout, stderr)."""
-        self.monkeypatch.setattr(sys, "argv", ["mexfi", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        code = exited.value.code
-        captured = self.capsys.readouterr()
-        return (code if isinstance(code, int) else 0), captured.out, captured.err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, (args, out, err)
-        return out
 
 
 @pytest.fixture
@@ -60,18 +38,7 @@ def cli(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Cli]:
     """The CLI pointed at a fresh store of each backend, created by `mexfi init`."""
-    config: StoreConfig = fresh_store.config
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_POLICY_DIR", str(REPO / "policies"))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
+    point_cli_at_store(monkeypatch, fresh_store.config, tmp_path)
     run = Cli(monkeypatch, capsys)
     run.ok("init")
     yield run

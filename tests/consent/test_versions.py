@@ -8,7 +8,6 @@ subject allows. The CLI is driven through the real root command, the API in proc
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from mexfi.api import create_app
 from mexfi.apikeys import create_api_key
-from mexfi.cli.app import main
 from mexfi.clock import FixedClock
 from mexfi.consent import (
     Choice,
@@ -52,11 +50,12 @@ from mexfi.consent import (
     version_notice,
 )
 from mexfi.consent import Source as ChoiceSource
-from mexfi.db import Store, StoreConfig
+from mexfi.db import Store
 from mexfi.errors import Invalid
 from mexfi.policy import Policy, parse_policy, render_notice
 from mexfi.secrets import Secrets
 from mexfi.vault import Actor, Vault
+from tests.cli.runner import Cli, point_cli_at_store
 from tests.requests.conftest import register_driver, register_rider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -592,24 +591,13 @@ def test_api_a_signed_in_rider_accepts_for_himself(vault: Vault, client: TestCli
 
 
 @dataclass
-class Cli:
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
+class PolicyCli(Cli):
+    """The CLI with a policy folder of its own, whose files a test rewrites."""
+
     policies: Path
 
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        """`mexfi ARGS` as the console script runs it: (exit code, stdout, stderr)."""
-        self.monkeypatch.setattr(sys, "argv", ["mexfi", *args])
-        with pytest.raises(SystemExit) as exited:
-            main()
-        code = exited.value.code
-        captured = self.capsys.readouterr()
-        return (code if isinstance(code, int) else 0), captured.out, captured.err
-
     def json(self, *args: str) -> Any:
-        code, out, err = self(*args, "--format", "json")
-        assert code == 0, (args, out, err)
-        return json.loads(out)
+        return json.loads(self.ok(*args, "--format", "json"))
 
     def write(self, name: str, change: Any = None) -> None:
         (self.policies / name).write_text(policy_yaml(name, change), encoding="utf-8")
@@ -621,23 +609,12 @@ def cli(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> Cli:
+) -> PolicyCli:
     """The CLI over a fresh store of each backend, its policy folder a copy of the bundled."""
-    config: StoreConfig = fresh_store.config
     policies = tmp_path / "policies"
     policies.mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_POLICY_DIR", str(policies))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
-    run = Cli(monkeypatch, capsys, policies)
+    point_cli_at_store(monkeypatch, fresh_store.config, tmp_path, policies=policies)
+    run = PolicyCli(monkeypatch, capsys, policies)
     for name in ("bakikart.yaml", "taxsee-driver.yaml"):
         run.write(name)
     code, out, err = run("init")
@@ -645,7 +622,7 @@ def cli(
     return run
 
 
-def test_cli_versions_diff_pending_notify_and_their_exit_codes(cli: Cli) -> None:
+def test_cli_versions_diff_pending_notify_and_their_exit_codes(cli: PolicyCli) -> None:
     from mexfi.cli.context import open_vault
 
     versions = cli.json("policy", "versions")
@@ -701,7 +678,9 @@ def test_cli_versions_diff_pending_notify_and_their_exit_codes(cli: Cli) -> None
     assert cli("policy", "notify", "bakikart", "--via", "sms")[0] == 3
 
 
-def test_cli_notify_exits_1_when_a_send_fails(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_notify_exits_1_when_a_send_fails(
+    cli: PolicyCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mexfi.consent.versions as versions
     from mexfi.cli.context import open_vault
 

@@ -27,6 +27,7 @@ from mexfi.secrets import MasterKey, Secrets
 from mexfi.vault import Vault
 from mexfi.vault.keycheck import CHECK_KEY_ID
 from mexfi.vault.models import DataKey, Record, Subject
+from tests.cli.runner import point_cli_at_store
 from tests.cli.test_exit_codes import REPO, run
 from tests.vault.test_vault import register_rider
 
@@ -74,15 +75,8 @@ def mexfi(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -
 @pytest.fixture
 def on_store(fresh_store: Store, data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     """The CLI pointed at a fresh store of each backend (key files in `data`)."""
-    config: StoreConfig = fresh_store.config
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
+    # The working, data and policy directories are the ones `data` set.
+    point_cli_at_store(monkeypatch, fresh_store.config, None, policies=None)
     yield fresh_store
 
 

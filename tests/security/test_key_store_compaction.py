@@ -8,7 +8,6 @@ its lock; nothing to do on SQLite, which zeroes deleted rows in place.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +16,12 @@ import pytest
 from sqlalchemy import text
 
 import mexfi.db
-from mexfi.cli.app import main
 from mexfi.clock import FixedClock
 from mexfi.db import Store
 from mexfi.errors import Invalid, Unavailable
 from mexfi.retention import RetentionEngine
 from mexfi.vault import Vault
+from tests.cli.runner import Cli, point_cli_at_store
 from tests.security.test_key_confusion import _clear_key_env
 from tests.vault.conftest import SYSTEM
 from tests.vault.test_vault import register_driver
@@ -142,17 +141,6 @@ def test_the_next_run_pays_the_rewrite_a_locked_run_owed(
     assert fresh_vault.shreddings_pending_compaction() == 0
 
 
-def _mexfi(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["mexfi", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    code = exited.value.code
-    captured = capsys.readouterr()
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
-
-
 def test_keys_compact_rewrites_at_once(
     fresh_store: Store,
     backend: str,
@@ -160,24 +148,16 @@ def test_keys_compact_rewrites_at_once(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = fresh_store.config
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEXFI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("MEXFI_DATABASE_URL", config.records_url)
-    monkeypatch.setenv("MEXFI_KEYSTORE_URL", config.keys_url)
-    monkeypatch.setenv("MEXFI_RECORDS_SCHEMA", config.records_schema)
-    monkeypatch.setenv("MEXFI_KEYS_SCHEMA", config.keys_schema)
-    monkeypatch.setenv("MEXFI_PASSIVE_SCHEMA", config.passive_schema)
-    monkeypatch.setenv(
-        "MEXFI_KEYSTORE_SHARED_DATABASE", "1" if config.keystore_shared_database else "0"
-    )
+    # MEXFI_POLICY_DIR stays unset here, as this test always had it.
+    point_cli_at_store(monkeypatch, fresh_store.config, tmp_path, policies=None)
     _clear_key_env(monkeypatch)
-    assert _mexfi(monkeypatch, capsys, "keys", "init")[0] == 0
-    code, out, err = _mexfi(monkeypatch, capsys, "keys", "compact", "--format", "json")
+    mexfi = Cli(monkeypatch, capsys)
+    assert mexfi("keys", "init")[0] == 0
+    code, out, err = mexfi("keys", "compact", "--format", "json")
     assert code == 0, err
     report = json.loads(out)
     assert report["rewritten"] is False and report["pending"] == 0
-    code, out, err = _mexfi(monkeypatch, capsys, "keys", "compact", "--force")
+    code, out, err = mexfi("keys", "compact", "--force")
     assert code == 0, err
     if backend == "sqlite":
         assert "nothing rewritten: SQLite zeroes deleted keys in place" in out

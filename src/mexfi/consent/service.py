@@ -10,7 +10,7 @@ again from the ledger, `verify_ledger` walks the chain and the audit anchors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -332,6 +332,20 @@ def _insert(
     )
 
 
+def _insert_state(session: Session, latest: Iterable[Mapping[str, Any]]) -> None:
+    """The current-state rows of the newest entries, one per (policy, holder, notice)."""
+    _insert(
+        session,
+        _STATE,
+        _STATE_COLUMNS,
+        [
+            (r["policy_id"], r["holder"], r["kind"], r["notice"], r["choice"], r["id"],
+             r["recorded_at"])
+            for r in latest
+        ],
+    )  # fmt: skip
+
+
 def _put_state(
     session: Session, rows: Sequence[dict[str, Any]], *, new_holders: bool = False
 ) -> None:
@@ -345,23 +359,7 @@ def _put_state(
     for start in range(0, 0 if new_holders else len(keys), _CHUNK):
         # Serialized by the ledger head's lock: nobody else changes these rows meanwhile.
         session.execute(delete(_STATE).where(tuple_(*columns).in_(keys[start : start + _CHUNK])))
-    _insert(
-        session,
-        _STATE,
-        _STATE_COLUMNS,
-        [
-            (
-                r["policy_id"],
-                r["holder"],
-                r["kind"],
-                r["notice"],
-                r["choice"],
-                r["id"],
-                r["recorded_at"],
-            )
-            for r in latest.values()
-        ],
-    )
+    _insert_state(session, latest.values())
 
 
 def _read(row: dict[str, Any]) -> ConsentEntry:
@@ -722,23 +720,7 @@ def rebuild_state(uow: UnitOfWork) -> int:
             "recorded_at": row.recorded_at,
         }
     session.execute(delete(_STATE))
-    _insert(
-        session,
-        _STATE,
-        _STATE_COLUMNS,
-        [
-            (
-                r["policy_id"],
-                r["holder"],
-                r["kind"],
-                r["notice"],
-                r["choice"],
-                r["id"],
-                r["recorded_at"],
-            )
-            for r in latest.values()
-        ],
-    )
+    _insert_state(session, latest.values())
     return len(latest)
 
 
