@@ -104,7 +104,8 @@ def test_cookies_are_httponly_samesite_lax_and_secure_over_https(
 
 
 def test_a_form_without_the_browsers_token_is_refused(console: TestClient) -> None:
-    for data in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43}):
+    # A forged field may hold anything, letters outside ASCII too: refused, never a 500.
+    for data in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43}, {"csrf_token": "ə" * 43}):
         answer = console.post(
             "/console/holds",
             data={"reason": "court order 17", **data},
@@ -191,6 +192,29 @@ def test_signing_out_ends_the_session(console: TestClient) -> None:
     assert answer.status_code == 303
     assert SESSION_COOKIE not in console.cookies
     assert console.get("/console/requests").status_code == 303
+
+
+def test_signing_in_and_out_is_audited_with_the_key_id_and_role_never_the_key(
+    web: TestClient, vault: Vault, dpo_key: str
+) -> None:
+    sign_in(web, dpo_key)
+    post(web, "/console/sign-out", {}, page="/console/requests")
+    service = make_key(vault, "bakikart", "service", "bakikart-backend")
+    token = csrf_of(web.get("/console/sign-in").text)
+    assert (
+        web.post("/console/sign-in", data={"csrf_token": token, "key": service}).status_code == 403
+    )
+    with vault.unit_of_work() as uow:
+        (key,) = [k for k in list_api_keys(uow) if k.role == "dpo"]
+        entries = read_entries(uow.records, actions=[AuditAction.SESSION])
+    steps = [(e.reason, e.actor_id, e.actor_role, e.reference, e.outcome) for e in entries]
+    assert ("console_sign_in", f"apikey:{key.id}", "dpo", key.id, AuditOutcome.OK) in steps
+    assert ("console_sign_out", f"apikey:{key.id}", "dpo", key.id, AuditOutcome.OK) in steps
+    refused = [e for e in entries if e.reason == "console_sign_in_role_refused"]
+    assert [(e.actor_role, e.outcome) for e in refused] == [("service", AuditOutcome.DENIED)]
+    logged = " ".join(str(e) for e in entries)
+    assert dpo_key not in logged and dpo_key.removeprefix("mexfi_") not in logged
+    assert service not in logged
 
 
 def test_a_dpo_of_both_operators_signs_in_with_each_key(console: TestClient, vault: Vault) -> None:

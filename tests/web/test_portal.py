@@ -289,6 +289,52 @@ def test_the_access_export_is_answered_on_confirmation_and_handed_out_once(
     assert again.status_code == 303
 
 
+def test_tx_3_a_driver_asks_for_rights_beyond_the_export(
+    vault: Vault, portal: TestClient, sender: CapturingSender
+) -> None:
+    """Every right Taxsee gives is offered: the legal basis (TX-3.2) is answered on
+    confirmation; a prohibition (TX-3.6) waits for the DPO with its due date shown."""
+    driver = register_driver(vault, DRIVER_PHONE)
+    sign_in(portal, sender, phone=DRIVER_PHONE, service="taxsee_driver")
+    rights = portal.get("/portal/rights")
+    for kind in ("existence", "legal_basis", "processing_info", "sources", "prohibition",
+                 "withdraw_consent", "unblocking", "operator_info"):  # fmt: skip
+        assert f'value="{kind}"' in rights.text
+    asked = post(portal, "/portal/requests", "/portal/rights",
+                 {"kind": "legal_basis", "sign": "yes", **TX_11})  # fmt: skip
+    assert asked.status_code == 303, asked.text
+    request_id = asked.headers["location"].rsplit("/", 1)[1]
+    page = post(portal, f"/portal/requests/{request_id}/confirm", asked.headers["location"],
+                {"code": sender.code_for(request_id)})  # fmt: skip
+    assert page.status_code == 200 and "Your answer is ready" in page.text
+    found = re.search(r'href="data:application/json;base64,([^"]+)"', page.text)
+    assert found is not None
+    assert json.loads(base64.b64decode(found.group(1)))["request"]["id"] == request_id
+    banned = post(portal, "/portal/requests", "/portal/rights",
+                  {"kind": "prohibition", "sign": "yes", **TX_11})  # fmt: skip
+    banned_id = banned.headers["location"].rsplit("/", 1)[1]
+    confirmed = post(portal, f"/portal/requests/{banned_id}/confirm", banned.headers["location"],
+                     {"code": sender.code_for(banned_id)})  # fmt: skip
+    assert confirmed.status_code == 303
+    with vault.unit_of_work() as uow:
+        made = {r.kind: r for r in list_requests(vault, uow, subject_id=driver)}
+    assert made[RequestKind.LEGAL_BASIS].state is RequestState.ANSWERED
+    waiting = made[RequestKind.PROHIBITION]
+    assert waiting.state is RequestState.IN_PROGRESS
+    shown = portal.get(f"/portal/requests/{banned_id}").text
+    assert waiting.due_date.strftime("%d.%m.%Y") in shown
+
+
+def test_bk_3_2_a_rider_is_refused_a_right_bakikart_does_not_give(
+    vault: Vault, portal: TestClient, sender: CapturingSender
+) -> None:
+    register_rider(vault, PHONE, first_name=NAME)
+    sign_in(portal, sender)
+    refused = post(portal, "/portal/requests", "/portal/rights",
+                   {"kind": "legal_basis", "sign": "yes"})  # fmt: skip
+    assert refused.status_code == 403 and "BK-3.2" in refused.text
+
+
 def test_the_portal_follows_the_browser_and_remembers_the_language_chosen(
     vault: Vault, portal: TestClient, sender: CapturingSender
 ) -> None:
@@ -402,7 +448,16 @@ def test_every_word_the_portal_shows_is_there_in_az_en_and_ru() -> None:
         "portal.status.": ["blocked", "prohibited"],
         "portal.policy.rule.": ["when_posted", "on_acceptance"],
         "portal.choices.geo.": ["app_in_use", "order", "always"],
-        "portal.request.answered.": ["access", "rectification", "blocking", "destruction"],
+        "portal.request.answered.": [
+            "access",
+            "rectification",
+            "blocking",
+            "destruction",
+            "unblocking",
+            "prohibition",
+            "withdraw_consent",
+            "info",
+        ],
         "portal.signin.as_": ["rider", "driver"],
     }
     used |= {prefix + member for prefix, members in families.items() for member in members}

@@ -31,7 +31,14 @@ from mexfi.apikeys import (
     authenticate,
     list_api_keys,
 )
-from mexfi.audit import AuditAction, latest_checkpoint, read_entries, verify_log
+from mexfi.audit import (
+    AuditAction,
+    AuditEvent,
+    AuditOutcome,
+    latest_checkpoint,
+    read_entries,
+    verify_log,
+)
 from mexfi.consent import (
     current_state,
     current_version,
@@ -257,6 +264,37 @@ def _current_user(request: Request, vault: Vault, uow: UnitOfWork) -> ConsoleUse
         return None
 
 
+def _audit_session(
+    vault: Vault, uow: UnitOfWork, keys: Iterable[ApiKeyRead], step: str, *, denied: bool = False
+) -> None:
+    """One `session` audit entry a key: its id (as actor and reference) and role, never the
+    key itself. A refusal stays on record though the unit of work rolls back."""
+    at = vault.clock.now()
+    events = [
+        AuditEvent(
+            action=AuditAction.SESSION,
+            at=at,
+            actor_id=key.actor_id,
+            actor_role=key.role,
+            outcome=AuditOutcome.DENIED if denied else AuditOutcome.OK,
+            policy_id=key.policy_id,
+            count=0,
+            reason=step,
+            reference=key.id,
+        )
+        for key in keys
+    ]
+
+    def write(session: Any) -> None:
+        for event in events:
+            vault.audit.append(session, event)
+        session.flush()
+
+    write(uow.records)
+    if denied:
+        uow.keep_on_rollback(write)
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, vault: VaultDep, uow: UnitOfWorkDep) -> Response:
     """The sign-in form (to add a key of another policy, if signed in)."""
@@ -274,12 +312,15 @@ def sign_in(request: Request, form: FormDep, vault: VaultDep, uow: UnitOfWorkDep
     except Unauthenticated:
         return render(request, "console/sign_in.html", status_code=401, failure="signin.failed")
     if key.role not in CONSOLE_ROLES:
+        _audit_session(vault, uow, [key], "console_sign_in_role_refused", denied=True)
         return render(request, "console/sign_in.html", status_code=403, failure="signin.role")
     keys = [key]
     if current is not None:
         if current.role != key.role:
+            _audit_session(vault, uow, [key], "console_sign_in_mixed_refused", denied=True)
             return render(request, "console/sign_in.html", status_code=403, failure="signin.mixed")
         keys = [k for k in current.keys if k.policy_id != key.policy_id] + [key]
+    _audit_session(vault, uow, [key], "console_sign_in")
     user = ConsoleUser(keys=tuple(keys), expires_at=vault.clock.now() + SESSION_TTL)
     queue_cookie(
         request, SESSION_COOKIE, _session_value(vault, [k.id for k in keys], user.expires_at)
@@ -291,8 +332,12 @@ def sign_in(request: Request, form: FormDep, vault: VaultDep, uow: UnitOfWorkDep
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: FormDep, vault: VaultDep) -> Response:
+def sign_out(request: Request, form: FormDep, vault: VaultDep, uow: UnitOfWorkDep) -> Response:
     """End the session (the cookie is deleted; the key stays valid for the API)."""
+    # The session's keys, read without renewing its cookie (it is deleted below).
+    found = _signed_in_keys(request, vault)
+    if found is not None and found[1] > vault.clock.now():
+        _audit_session(vault, uow, _live_keys(uow, found[0]), "console_sign_out")
     queue_cookie(request, SESSION_COOKIE, "", max_age=0)
     _set_page_context(request, vault, None)
     flash(request, "signout.done")

@@ -1242,6 +1242,11 @@ _PORTAL: dict[str, W] = {
         "После подтверждения кодом ответственный за защиту данных отвечает в течение {days} "
         "рабочих дней; статус виден в разделе «Мои запросы».",
     ),
+    "portal.rights.instant": _w(
+        "Kodla təsdiqlədikdən dərhal sonra bu səhifədə cavablanır.",
+        "Answered on the page as soon as you confirm it with the code.",
+        "Ответ на странице сразу после подтверждения кодом.",
+    ),
     "portal.rights.button": _w(
         "Sorğu göndərin və kod alın",
         "Send the request and get a code",
@@ -1411,6 +1416,32 @@ _PORTAL: dict[str, W] = {
         "Your data was destroyed irreversibly.",
         "Ваши данные безвозвратно уничтожены.",
     ),
+    "portal.request.answered.info": _w(
+        "Cavab təqdim olunduğu anda verildi. Yenisi üçün yeni sorğu göndərin.",
+        "The answer was handed out when the request was answered. For a fresh one, make a new "
+        "request.",
+        "Ответ выдан при ответе на запрос. Для нового ответа отправьте новый запрос.",
+    ),
+    "portal.request.answered.unblocking": _w(
+        "Məlumatlarınızın bloku götürüldü.",
+        "Your data is unblocked.",
+        "Ваши данные разблокированы.",
+    ),
+    "portal.request.answered.prohibition": _w(
+        "Məlumatlarınızın emalı qadağan edildi.",
+        "Processing of your data is prohibited.",
+        "Обработка ваших данных запрещена.",
+    ),
+    "portal.request.answered.withdraw_consent": _w(
+        "Razılığınız geri götürüldü.",
+        "Your consent is withdrawn.",
+        "Ваше согласие отозвано.",
+    ),
+    "portal.request.answer_ready": _w(
+        "Sorğu təsdiqlənib. Cavabı indi ala bilərsiniz.",
+        "Your request is confirmed. You can get the answer now.",
+        "Запрос подтверждён. Ответ можно получить сейчас.",
+    ),
     "portal.request.destroyed": _w(
         "Məhv edilmiş qeydlər: {count}.",
         "Records destroyed: {count}.",
@@ -1447,6 +1478,14 @@ _PORTAL: dict[str, W] = {
         "Your request is answered: {records} records, with their sources, purposes and who "
         "read them.",
         "Ваш запрос выполнен: записей {records}, с источниками, целями и историей доступа.",
+    ),
+    "portal.download.answer_title": _w(
+        "Cavabınız hazırdır", "Your answer is ready", "Ваш ответ готов"
+    ),
+    "portal.download.answered": _w(
+        "Sorğunuz cavablandı: cavab aşağıdakı fayllardadır.",
+        "Your request is answered: the answer is in the files below.",
+        "Ваш запрос выполнен: ответ в файлах ниже.",
     ),
     "portal.download.refused": _w(
         "Sorğunuz əsaslandırılmış imtina ilə cavablandı: məktubda səbəblər var.",

@@ -18,10 +18,13 @@ What each page does, and through which capability (nothing here bypasses a check
   is the written request, and on Taxsee it carries the identity details TX-11 asks for).
   The one-time code the requests capability sends to the registered phone confirms it
   (`send_code`, `verify_code`), as it would confirm a request made on paper: the code is the
-  signature. An access request confirmed in the portal is answered at once (it changes
-  nothing and its author is proven) and the page hands out the JSON export and the PDF
-  letter: the store keeps no copy. Rectification, blocking and destruction wait for the
-  DPO's answer (7 working days). A right the policy does not offer is refused by the
+  signature. Every right the subject's policy gives is offered. An access request, and the
+  other informational ones (`INSTANT_KINDS`: existence, legal basis, processing, sources,
+  operator), confirmed in the portal are answered at once (they change nothing and their
+  author is proven) and the page hands out the JSON answer and the PDF letter: the store
+  keeps no copy. The others (rectification, blocking, unblocking, prohibition, destruction,
+  withdrawal of consent) wait for the DPO's answer (7 working days, the due date shown).
+  A right the policy does not offer is refused by the
   requests capability, the page says so citing the clauses, and the attempt is audited;
 - who read my data (TX-3.4): the audit log's entries of the subject's pseudonym (roles,
   ids, purposes, categories; never a staff member's name); where it came from (TX-3.7): the
@@ -156,15 +159,24 @@ _CHALLENGE_TTL: Final = timedelta(minutes=10)
 #: The operator-side steps of a portal request (codes, an access answer), on record as the
 #: portal's: the DPO's role, for the purposes and reads of answering a subject's request.
 PORTAL_ACTOR: Final = Actor("portal", "dpo")
-#: The requests the portal makes: the export, and the rights over stored data.
-PORTAL_KINDS: Final = (
-    RequestKind.ACCESS,
-    RequestKind.RECTIFICATION,
-    RequestKind.BLOCKING,
-    RequestKind.DESTRUCTION,
+#: The requests the portal makes: every kind; each subject is offered those its policy gives.
+PORTAL_KINDS: Final = tuple(RequestKind)
+#: Answered as soon as the code confirms them: they change nothing, their author is proven
+#: and the requests capability writes their answer from the policy and the vault.
+INSTANT_KINDS: Final = frozenset(
+    {
+        RequestKind.ACCESS,
+        RequestKind.EXISTENCE,
+        RequestKind.LEGAL_BASIS,
+        RequestKind.PROCESSING_INFO,
+        RequestKind.SOURCES,
+        RequestKind.OPERATOR_INFO,
+    }
 )
+#: Kinds limited to the categories the form names (the others concern the subject whole).
+_CATEGORY_KINDS: Final = frozenset({RequestKind.RECTIFICATION, RequestKind.DESTRUCTION})
 #: The rights page's kinds (the export has a page of its own).
-RIGHTS_KINDS: Final = (RequestKind.RECTIFICATION, RequestKind.BLOCKING, RequestKind.DESTRUCTION)
+RIGHTS_KINDS: Final = tuple(k for k in RequestKind if k is not RequestKind.ACCESS)
 #: How far back "my data" reads (BK-3.2: the last year is kept active and presented).
 DATA_WINDOW: Final = timedelta(days=365)
 #: Records of one category shown on the data page (the export has them all).
@@ -903,15 +915,18 @@ def _rights_context(user: PortalUser, lang: str) -> dict[str, Any]:
     policy = user.policy
     offered = _offered(policy)
     titles = {r.kind: r.title(check_lang(lang)) for r in policy.requests.rights}
+    # The kinds the policy offers first; the others are shown as not offered (and refused).
+    shown = sorted(RIGHTS_KINDS, key=lambda k: k not in offered)
     return {
         "kinds": [
             {
                 "kind": k.value,
                 "offered": k in offered,
+                "instant": k in INSTANT_KINDS,
                 "title": titles.get(k.right, translate(f"portal.kind.{k.value}", lang)),
                 "clauses": _right_clauses(policy, [k]),
             }
-            for k in RIGHTS_KINDS
+            for k in shown
         ],
         "offered_titles": [translate(f"portal.kind.{k.value}", lang) for k in offered],
         "offered_clauses": _right_clauses(policy, offered),
@@ -951,7 +966,7 @@ def _rights_page(
 
 @router.get("/rights", response_class=HTMLResponse)
 def rights(request: Request, user: UserDep) -> Response:
-    """Ask for rectification, blocking or destruction: the rights the policy offers."""
+    """Ask for any right the policy offers (the export has a page of its own)."""
     return _rights_page(request, user)
 
 
@@ -1024,7 +1039,9 @@ def make_request(
     categories = [c for c in form.getlist("category") if c]
     allowed = {c.id for c in _category_choices(user.policy, user.subject.kind, kind)}
     errors = _check_written(user.policy, form)
-    if kind is not RequestKind.ACCESS:
+    if kind not in _CATEGORY_KINDS:
+        categories = []
+    else:
         if any(c not in allowed for c in categories):
             errors["category"] = "portal.form.category"
         if kind is RequestKind.RECTIFICATION and not categories:
@@ -1041,7 +1058,7 @@ def make_request(
         subject_id=user.subject.id,
         language=lang,
         written=_written_details(form),
-        categories=categories if kind is not RequestKind.ACCESS else (),
+        categories=categories,
     )
     if made.state is RequestState.VERIFYING:
         _send(request, vault, uow, made.id, sender)
@@ -1195,6 +1212,7 @@ def _request_page(
         "portal/request.html",
         status_code=status_code,
         item=_view(vault, user, found, lang),
+        instant=found.kind in INSTANT_KINDS,
         verification=verification,
         error=error,
         slots=dict(slots or {}),
@@ -1252,8 +1270,8 @@ def confirm(
         )  # fmt: skip
     except RequestStateConflict:
         return redirect(request, f"/portal/requests/{found.id}")
-    if confirmed.kind is RequestKind.ACCESS and confirmed.state is RequestState.IN_PROGRESS:
-        return _answer_access(request, vault, uow, user, confirmed)
+    if confirmed.kind in INSTANT_KINDS and confirmed.state is RequestState.IN_PROGRESS:
+        return _answer_now(request, vault, uow, user, confirmed)
     flash(request, "portal.request.confirmed")
     return redirect(request, f"/portal/requests/{found.id}")
 
@@ -1267,22 +1285,24 @@ def prepare_export(
     vault: VaultDep,
     uow: UnitOfWorkDep,
 ) -> Response:
-    """Answer a confirmed access request now (if the confirmation was not followed by it)."""
+    """Answer a confirmed access (or other informational) request now, if the confirmation
+    was not followed by it."""
     found = _own_request(vault, uow, user, request_id)
-    if found.kind is not RequestKind.ACCESS or found.state is not RequestState.IN_PROGRESS:
+    if found.kind not in INSTANT_KINDS or found.state is not RequestState.IN_PROGRESS:
         return redirect(request, f"/portal/requests/{found.id}")
-    return _answer_access(request, vault, uow, user, found)
+    return _answer_now(request, vault, uow, user, found)
 
 
 def _data_url(media_type: str, content: bytes) -> str:
     return f"data:{media_type};base64,{base64.b64encode(content).decode()}"
 
 
-def _answer_access(
+def _answer_now(
     request: Request, vault: Vault, uow: UnitOfWork, user: PortalUser, found: RequestRead
 ) -> HTMLResponse:
-    """Answer the access request as the portal and hand out its documents on the page: the
-    JSON export and the PDF letter in the page's language. The store keeps no copy."""
+    """Answer an informational request (`INSTANT_KINDS`) as the portal and hand out its
+    documents on the page: the JSON answer and the PDF letter in the page's language. The
+    store keeps no copy."""
     lang = _lang(request)
     done = answer_request(vault, uow, found.id, actor=PORTAL_ACTOR)
     answered = done.request
@@ -1301,11 +1321,13 @@ def _answer_access(
     return render(
         request,
         "portal/download.html",
+        access=answered.kind is RequestKind.ACCESS,
         item=_view(vault, user, answered, lang),
         answered=answered.state is RequestState.ANSWERED,
         json_url=_data_url("application/json", exported),
         pdf_url=_data_url("application/pdf", pdf),
-        json_name=f"mexfi-export-{answered.id}.json",
+        json_name=f"mexfi-{'export' if found.kind is RequestKind.ACCESS else 'answer'}-"
+        f"{answered.id}.json",
         pdf_name=f"mexfi-letter-{answered.id}-{lang}.pdf",
         records=len(records) if isinstance(records, list) else 0,
         json_size=len(exported),

@@ -159,7 +159,9 @@ def csrf_token(request: Request, *, renew: bool = False) -> str:
 def check_csrf(request: Request, sent: str | None) -> None:
     """`CsrfRejected` unless `sent` (the form's hidden field) is this browser's token."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    if not _valid_token(cookie) or not sent or not hmac.compare_digest(cookie or "", sent):
+    # As bytes: compare_digest refuses str with non-ASCII letters (a forged field may hold any).
+    matches = hmac.compare_digest((cookie or "").encode(), (sent or "").encode())
+    if not _valid_token(cookie) or not sent or not matches:
         raise CsrfRejected(
             "the form's CSRF token is missing or is not this browser's",
             hint="reload the page and send the form again",
